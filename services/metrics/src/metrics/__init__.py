@@ -1,0 +1,1 @@
+"""ClientBase metrics service: Aggregates retention figures into MongoDB for dashboards."""

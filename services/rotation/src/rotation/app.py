@@ -1,0 +1,21 @@
+"""Composition root of the rotation service: run with `faststream run rotation.app:create_app --factory`."""
+
+from __future__ import annotations
+
+from faststream.asgi import AsgiFastStream
+
+from clientbase.runtime import ServiceRuntime
+
+from rotation.handlers import build_router
+from rotation.repository import INDEXES
+from rotation.settings import Settings
+
+SERVICE = "rotation"
+
+
+def create_app(settings: Settings | None = None) -> AsgiFastStream:
+    """Build the rotation app; nothing connects until it starts."""
+    settings = settings or Settings()
+    runtime = ServiceRuntime(SERVICE, settings, indexes=INDEXES)
+    runtime.include([build_router(runtime)])
+    return runtime.build_app(description="Owns who owns each client: assignment, inactivity sweep, fair reassignment, handover deadlines.")

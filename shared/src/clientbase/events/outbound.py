@@ -1,0 +1,222 @@
+"""Payloads the services publish (DESIGN §3.2); unknown fields are refused."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from clientbase.events.envelope import Envelope
+from clientbase.events.inbound import Channel, Money
+
+AssignmentReason = Literal["initial", "no_first_sale", "no_repeat_sale", "manager_departed", "manual"]
+InactivityTrigger = Literal["no_first_sale", "no_repeat_sale", "manager_departed", "not_contacted"]
+RejectionCode = Literal[
+    "invalid_json",
+    "schema_violation",
+    "no_usable_contact",
+    "honeypot_filled",
+    "payload_too_large",
+    "unknown_schema_version",
+    "unresolved_client",
+]
+
+
+class _Part(BaseModel):
+    """A nested part of an outbound payload: strict about its fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PhoneOut(_Part):
+    """A normalized phone number of a client."""
+
+    e164: str = Field(examples=["+79161234567"])
+    type: Literal["mobile", "fixed", "fixed_or_mobile", "toll_free", "voip", "other"] = Field(examples=["mobile"])
+    source: str | None = Field(None, description="Form id or call id it came from.", examples=["form:landing-spring"])
+    confirmed_at: AwareDatetime | None = None
+
+
+class EmailOut(_Part):
+    """A normalized email address of a client."""
+
+    address: str = Field(examples=["ivan.ivanov@mail.ru"])
+    source: str | None = Field(None, examples=["form:landing-spring"])
+    confirmed_at: AwareDatetime | None = None
+
+
+class LeadSource(_Part):
+    """Where a lead came from, for per-channel figures."""
+
+    channel: Literal["form", "call", "import", "manual"] = Field(examples=["form"])
+    form_id: str | None = Field(None, examples=["landing-spring"])
+    utm: dict[str, str] = Field(default_factory=dict, examples=[{"source": "google", "medium": "cpc"}])
+    call_id: str | None = None
+    called_number: str | None = None
+
+
+class ConsentEvidence(_Part):
+    """One consent (or refusal) for one channel and address, with its proof."""
+
+    channel: Channel
+    address: str = Field(description="E.164 phone or normalized email the consent is about.")
+    granted: bool
+    text: str | None = None
+    text_version: str | None = None
+    at: AwareDatetime
+    ip: str | None = None
+    source: str | None = Field(None, examples=["form:landing-spring"])
+
+
+class ContactPerson(_Part):
+    """A person at a company client."""
+
+    name: str | None = None
+    position: str | None = None
+    phones: list[str] = Field(default_factory=list, description="E.164 numbers.")
+    emails: list[str] = Field(default_factory=list)
+    archived: bool = False
+
+
+class ClientSnapshot(Envelope):
+    """A client record as intake knows it after a lead."""
+
+    client_id: str = Field(examples=["cl-5f0c3b9e"])
+    kind: Literal["person", "company"]
+    name: str | None = Field(None, examples=["Иван Иванов"])
+    phones: list[PhoneOut] = Field(default_factory=list)
+    emails: list[EmailOut] = Field(default_factory=list)
+    company: str | None = None
+    position: str | None = None
+    contacts: list[ContactPerson] = Field(default_factory=list)
+    region: str | None = None
+    country: str | None = Field(None, description="ISO country of the client's main phone.", examples=["RU"])
+    locale: str | None = Field(None, examples=["ru-RU"])
+    language: str | None = Field(None, examples=["ru"])
+    source: LeadSource
+    consents: list[ConsentEvidence] = Field(default_factory=list)
+    hot: bool = False
+    missing_fields: list[str] = Field(default_factory=list, examples=[["region"]])
+    last_confirmed_at: AwareDatetime | None = None
+    lead_event_id: str
+    handled_by_manager_id: str | None = Field(None, description="Manager who answered the call, if any.")
+
+
+class ClientRegistered(ClientSnapshot):
+    """A new client record was created from a lead."""
+
+    EVENT_TYPE = "ClientRegistered"
+
+
+class ClientUpdated(ClientSnapshot):
+    """An existing client record got new data from a lead."""
+
+    EVENT_TYPE = "ClientUpdated"
+
+
+class ClientMerged(Envelope):
+    """Two client records were one client; `client_id` survives."""
+
+    EVENT_TYPE = "ClientMerged"
+
+    client_id: str
+    merged_client_id: str
+    lead_event_id: str | None = None
+
+
+class RejectionReason(_Part):
+    """Why a lead or input could not be used, machine-readable."""
+
+    code: RejectionCode
+    field: str | None = Field(None, examples=["fields.phone"])
+    message: str = Field(examples=["no valid phone and no valid email"])
+
+
+class LeadRejected(Envelope):
+    """An input could not be used; it was kept in quarantine for replay."""
+
+    EVENT_TYPE = "LeadRejected"
+
+    lead_event_id: str | None = None
+    topic: str = Field(examples=["leads.form-submitted"])
+    reasons: list[RejectionReason] = Field(min_length=1)
+    quarantine_id: str
+
+
+class SaleAttributed(Envelope):
+    """A recorded sale resolved to its client."""
+
+    EVENT_TYPE = "SaleAttributed"
+
+    client_id: str
+    sale_event_id: str
+    order_id: str
+    kind: Literal["order", "shipment", "payment"]
+    amount: Money
+    currency: str
+    manager_id: str | None = None
+    sold_at: AwareDatetime
+
+
+class ClientAssigned(Envelope):
+    """A client got a responsible manager, with the reason and the inputs that decided it."""
+
+    EVENT_TYPE = "ClientAssigned"
+
+    client_id: str
+    manager_id: str
+    previous_manager_id: str | None = None
+    reason: AssignmentReason
+    rule_version: str = Field(examples=["rotation-2026.1"])
+    handover_deadline: AwareDatetime | None = None
+    decision: dict[str, Any] = Field(default_factory=dict, description="Inputs that decided the choice.")
+
+
+class ClientInactive(Envelope):
+    """The sweep found a client past an inactivity threshold."""
+
+    EVENT_TYPE = "ClientInactive"
+
+    client_id: str
+    manager_id: str
+    trigger: InactivityTrigger
+    as_of: AwareDatetime
+    assignment_epoch: int = Field(ge=0, description="Which assignment of this client it is about.")
+
+
+class HandoverOpened(Envelope):
+    """A new manager must report on a received client by the deadline."""
+
+    EVENT_TYPE = "HandoverOpened"
+
+    client_id: str
+    manager_id: str
+    previous_manager_id: str | None = None
+    deadline: AwareDatetime
+
+
+class HandoverOverdue(Envelope):
+    """A handover deadline passed without a report; the head of sales is told."""
+
+    EVENT_TYPE = "HandoverOverdue"
+
+    client_id: str
+    manager_id: str
+    deadline: AwareDatetime
+    head_manager_id: str | None = None
+
+
+class NotificationOutcome(Envelope):
+    """What happened to a notification request."""
+
+    EVENT_TYPE = "NotificationOutcome"
+
+    request_event_id: str
+    client_id: str | None = None
+    manager_id: str | None = None
+    channel: Channel
+    status: Literal["sent", "suppressed", "deferred", "failed"]
+    reason: str | None = Field(None, examples=["no_consent"])
+    provider: str | None = Field(None, examples=["smtp"])
+    deliver_after: datetime | None = None

@@ -1,0 +1,1 @@
+"""Kafka helpers: broker factory, event publishing and the consumer reliability kit."""

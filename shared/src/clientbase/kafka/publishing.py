@@ -1,0 +1,50 @@
+"""Publishes contract events as JSON with their envelope ids in Kafka headers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+from clientbase.events.envelope import Envelope
+from clientbase.topics import Topic
+
+
+class _Publisher(Protocol):
+    async def publish(self, message: bytes, topic: str = "", **kwargs: object) -> object:
+        """Send one message."""
+
+
+def event_headers(event: Envelope) -> dict[str, str]:
+    """Kafka headers that let consumers dedupe and trace without parsing the body."""
+    headers = {
+        "event_id": event.event_id,
+        "event_type": event.event_type,
+        "schema_version": str(event.schema_version),
+        "correlation_id": event.correlation_id,
+        "content-type": "application/json",
+    }
+    if event.causation_id:
+        headers["causation_id"] = event.causation_id
+    return headers
+
+
+class EventPublisher:
+    """Sends contract events to their registered topics, keyed so one client's events stay ordered."""
+
+    def __init__(self, broker: _Publisher) -> None:
+        self._broker = broker
+
+    async def publish(self, topic: Topic, event: Envelope, *, key: str) -> None:
+        """Publish one event and wait until the broker has it."""
+        await self._broker.publish(
+            event.model_dump_json().encode(),
+            topic.name,
+            key=key.encode(),
+            headers=event_headers(event),
+            correlation_id=event.correlation_id,
+        )
+
+    async def publish_all(self, items: Iterable[tuple[Topic, Envelope, str]]) -> None:
+        """Publish several events in order."""
+        for topic, event, key in items:
+            await self.publish(topic, event, key=key)

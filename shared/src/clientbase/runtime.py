@@ -1,0 +1,110 @@
+"""The composition kit of a service: broker, reliability kit, MongoDB, publisher and the ASGI app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from faststream.asgi import AsgiFastStream
+from faststream.kafka import KafkaBroker, KafkaRouter
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from faststream.specification import AsyncAPI
+from prometheus_client import CollectorRegistry
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from clientbase.kafka.broker import create_broker
+from clientbase.kafka.dead_letter import DeadLetterer
+from clientbase.kafka.publishing import EventPublisher
+from clientbase.kafka.reliability import ConsumerReliability
+from clientbase.kafka.stores import CONSUMER_INDEXES
+from clientbase.logging import configure_logging
+from clientbase.mongo import IndexSpec, create_mongo_client, ensure_indexes, ping
+from clientbase.settings import ServiceSettings
+from clientbase.http import make_health_route, make_metrics_route, make_ready_route
+
+log = structlog.get_logger(__name__)
+
+SPEC_VERSION = "1.0.0"
+
+
+class ServiceRuntime:
+    """Holds what a service's handlers use; MongoDB is connected only when the app starts."""
+
+    def __init__(self, service: str, settings: ServiceSettings, indexes: Sequence[IndexSpec] = ()) -> None:
+        self.service = service
+        self.settings = settings
+        self.indexes = (*CONSUMER_INDEXES, *indexes)
+        self.registry = CollectorRegistry()
+        self.reliability = ConsumerReliability(settings.group_id, settings.reliability)
+        self.broker: KafkaBroker = create_broker(
+            settings.kafka,
+            client_id=service,
+            middlewares=[KafkaPrometheusMiddleware(registry=self.registry, app_name=service), self.reliability],
+        )
+        self.publisher = EventPublisher(self.broker)
+        self._mongo: AsyncMongoClient[dict[str, Any]] | None = None
+        self._db: AsyncDatabase[dict[str, Any]] | None = None
+
+    @property
+    def db(self) -> AsyncDatabase[dict[str, Any]]:
+        """The service's own database; only available while the app runs."""
+        if self._db is None:
+            raise RuntimeError(f"{self.service}: MongoDB is not connected yet")
+        return self._db
+
+    async def connect(self) -> None:
+        """Connect MongoDB, bootstrap indexes and arm the reliability kit."""
+        self._mongo = create_mongo_client(self.settings.mongo, app_name=self.service)
+        self._db = self._mongo[self.settings.database]
+        await ensure_indexes(self._db, self.indexes)
+        self.reliability.attach(self._db, DeadLetterer(self.broker))
+        log.info("service.mongo_connected", database=self.settings.database)
+
+    async def close(self) -> None:
+        """Close the MongoDB client."""
+        if self._mongo is not None:
+            await self._mongo.close()
+            self._mongo = self._db = None
+
+    async def mongo_ready(self) -> bool:
+        """Whether MongoDB answers."""
+        return self._mongo is not None and await ping(self._mongo)
+
+    async def kafka_ready(self) -> bool:
+        """Whether the Kafka cluster answers."""
+        return bool(await self.broker.ping(timeout=2.0))
+
+    @asynccontextmanager
+    async def lifespan(self) -> AsyncIterator[None]:
+        """Connect before the broker starts consuming, close after it stops."""
+        await self.connect()
+        try:
+            yield
+        finally:
+            await self.close()
+
+    def include(self, routers: Iterable[KafkaRouter]) -> None:
+        """Register the service's subscribers."""
+        for router in routers:
+            self.broker.include_router(router)
+
+    def build_app(self, description: str, extra_routes: Sequence[tuple[str, Any]] = ()) -> AsgiFastStream:
+        """The ASGI app: Kafka consumers plus /health, /ready, /metrics and the service's own routes."""
+        configure_logging(self.service, self.settings.logging)
+        routes = [
+            ("/health", make_health_route()),
+            ("/ready", make_ready_route({"kafka": self.kafka_ready, "mongo": self.mongo_ready})),
+            ("/metrics", make_metrics_route(self.registry)),
+            *extra_routes,
+        ]
+        return AsgiFastStream(
+            self.broker,
+            asgi_routes=routes,
+            lifespan=self.lifespan,
+            logger=structlog.get_logger(self.service),
+            specification=AsyncAPI(title=f"ClientBase {self.service}", version=SPEC_VERSION, description=description),
+            asyncapi_path="/docs/asyncapi",
+        )

@@ -1,0 +1,63 @@
+"""Settings pieces every service nests: Kafka, MongoDB, logging and consumer reliability."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KafkaSettings(BaseSettings):
+    """How to reach the Kafka cluster; SASL and TLS are configuration, not code."""
+
+    model_config = SettingsConfigDict(env_prefix="KAFKA_", extra="ignore")
+
+    bootstrap_servers: str = Field("127.0.0.1:9092", description="Comma-separated host:port list.")
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: str | None = Field(None, description="CA bundle for TLS connections.")
+    client_id: str | None = Field(None, description="Client id sent to the broker; the service name when unset.")
+
+
+class MongoSettings(BaseSettings):
+    """How to reach MongoDB (or FerretDB); auth and TLS go in the URL."""
+
+    model_config = SettingsConfigDict(env_prefix="MONGO_", extra="ignore")
+
+    url: SecretStr = Field(SecretStr("mongodb://127.0.0.1:27017/"), description="MongoDB connection string.")
+    server_selection_timeout_ms: int = 5000
+
+
+class ReliabilitySettings(BaseSettings):
+    """Retry, backoff and dead-letter behaviour of every Kafka consumer."""
+
+    model_config = SettingsConfigDict(env_prefix="CONSUMER_", extra="ignore")
+
+    max_attempts: int = Field(5, ge=1, description="Deliveries of one message before it goes to <topic>.dlq.")
+    backoff_initial_s: float = Field(0.2, ge=0, description="Pause before the first redelivery.")
+    backoff_max_s: float = Field(5.0, ge=0, description="Longest pause between redeliveries.")
+
+
+class LoggingSettings(BaseSettings):
+    """Log level and format."""
+
+    model_config = SettingsConfigDict(env_prefix="LOG_", extra="ignore")
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["auto", "json", "console"] = Field("auto", description="auto: console on a TTY, JSON otherwise.")
+
+
+class ServiceSettings(BaseSettings):
+    """Base of each service's settings: shared infrastructure pieces plus the service's own database."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    database: str = Field(description="MongoDB database this service owns.")
+    group_id: str = Field(description="Kafka consumer group of this service.")
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    mongo: MongoSettings = Field(default_factory=MongoSettings)
+    reliability: ReliabilitySettings = Field(default_factory=ReliabilitySettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)

@@ -1,0 +1,186 @@
+"""The consumer reliability kit against the real Kafka broker and MongoDB-compatible server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections import Counter
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from faststream import TestApp
+from faststream.kafka import KafkaRouter
+from faststream.middlewares import AckPolicy
+from pydantic import BaseModel
+
+from clientbase.runtime import ServiceRuntime
+from clientbase.settings import KafkaSettings, MongoSettings, ReliabilitySettings, ServiceSettings
+
+pytestmark = pytest.mark.integration
+
+
+class Ping(BaseModel):
+    """A test event."""
+
+    event_id: str
+    n: int
+
+
+async def create_topics(bootstrap: str, *names: str) -> None:
+    """Create single-partition test topics."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, 1, 1) for name in names])
+    finally:
+        await admin.close()
+
+
+async def produce(bootstrap: str, topic: str, *bodies: bytes) -> None:
+    """Produce raw bodies in order to partition 0."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        for body in bodies:
+            await producer.send_and_wait(topic, body, key=b"k", partition=0)
+    finally:
+        await producer.stop()
+
+
+async def wait_for(predicate: Any, timeout: float = 60.0) -> None:
+    """Poll an async predicate until it holds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.2)
+
+
+def make_runtime(endpoints: Any, topic: str) -> ServiceRuntime:
+    """A throwaway service on its own database and consumer group."""
+    suffix = uuid.uuid4().hex[:8]
+    settings = ServiceSettings(
+        database=f"test_reliability_{suffix}",
+        group_id=f"test-reliability-{suffix}",
+        kafka=KafkaSettings(bootstrap_servers=endpoints.kafka_bootstrap),
+        mongo=MongoSettings(url=endpoints.mongo_url),
+        reliability=ReliabilitySettings(max_attempts=3, backoff_initial_s=0.05, backoff_max_s=0.2),
+    )
+    return ServiceRuntime(f"test-{suffix}", settings)
+
+
+async def test_failed_first_delivery_is_redelivered_and_applied_once(stack_endpoints: Any) -> None:
+    topic = f"test.retry.{uuid.uuid4().hex[:8]}"
+    await create_topics(stack_endpoints.kafka_bootstrap, topic, topic + ".dlq")
+    runtime = make_runtime(stack_endpoints, topic)
+    deliveries: Counter[str] = Counter()
+    router = KafkaRouter()
+
+    @router.subscriber(topic, group_id=runtime.settings.group_id, ack_policy=AckPolicy.NACK_ON_ERROR,
+                       auto_offset_reset="earliest")
+    async def handle(event: Ping) -> None:
+        deliveries[event.event_id] += 1
+        effects = runtime.db["effects"]
+        await effects.update_one({"_id": "total"}, {"$setOnInsert": {"count": 0, "applied": []}}, upsert=True)
+        await effects.update_one({"_id": "total", "applied": {"$ne": event.event_id}},
+                                 {"$inc": {"count": event.n}, "$push": {"applied": event.event_id}})
+        if deliveries[event.event_id] == 1:
+            raise ConnectionError("transient failure after the effect")
+
+    runtime.include([router])
+    app = runtime.build_app("test")
+    event_id = str(uuid.uuid4())
+    body = json.dumps({"event_id": event_id, "n": 7}).encode()
+    async with TestApp(app):
+        await produce(stack_endpoints.kafka_bootstrap, topic, body, body)  # a duplicate delivery too
+
+        async def handled() -> bool:
+            return await runtime.db["processed_events"].count_documents({}) == 1 and deliveries[event_id] >= 2
+
+        await wait_for(handled)
+        await asyncio.sleep(1.0)
+        effects = await runtime.db["effects"].find({}).to_list()
+    assert deliveries[event_id] == 2, "failed once, redelivered once, the duplicate skipped"
+    assert effects == [{"_id": "total", "count": 7, "applied": [event_id]}]
+
+
+async def test_poison_message_goes_to_dlq_and_partition_moves_on(stack_endpoints: Any) -> None:
+    topic = f"test.poison.{uuid.uuid4().hex[:8]}"
+    await create_topics(stack_endpoints.kafka_bootstrap, topic, topic + ".dlq")
+    runtime = make_runtime(stack_endpoints, topic)
+    seen: list[int] = []
+    router = KafkaRouter()
+
+    @router.subscriber(topic, group_id=runtime.settings.group_id, ack_policy=AckPolicy.NACK_ON_ERROR,
+                       auto_offset_reset="earliest")
+    async def handle(event: Ping) -> None:
+        seen.append(event.n)
+        if event.n == 13:
+            raise RuntimeError("this message always fails")
+
+    runtime.include([router])
+    app = runtime.build_app("test")
+    poison = json.dumps({"event_id": str(uuid.uuid4()), "n": 13}).encode()
+    good = json.dumps({"event_id": str(uuid.uuid4()), "n": 14}).encode()
+    async with TestApp(app):
+        await produce(stack_endpoints.kafka_bootstrap, topic, poison, good)
+
+        async def good_handled() -> bool:
+            return 14 in seen
+
+        await wait_for(good_handled)
+
+    assert seen.count(13) == 3, "three attempts, then dead-lettered"
+    assert seen[-1] == 14
+    consumer = AIOKafkaConsumer(topic + ".dlq", bootstrap_servers=stack_endpoints.kafka_bootstrap,
+                                auto_offset_reset="earliest", group_id=None)
+    await consumer.start()
+    try:
+        record = await asyncio.wait_for(consumer.getone(), 30)
+    finally:
+        await consumer.stop()
+    headers = {k: v.decode() for k, v in record.headers}
+    assert record.value == poison
+    assert headers["x-dlq-attempts"] == "3"
+    assert headers["x-dlq-origin-topic"] == topic
+    assert headers["x-dlq-origin-partition"] == "0"
+    assert headers["x-dlq-origin-offset"] == "0"
+    assert "this message always fails" in headers["x-dlq-error"]
+    assert headers["x-dlq-error-type"] == "RuntimeError"
+
+
+async def test_invalid_payload_is_dead_lettered_without_retries(stack_endpoints: Any) -> None:
+    topic = f"test.invalid.{uuid.uuid4().hex[:8]}"
+    await create_topics(stack_endpoints.kafka_bootstrap, topic, topic + ".dlq")
+    runtime = make_runtime(stack_endpoints, topic)
+    seen: list[int] = []
+    router = KafkaRouter()
+
+    @router.subscriber(topic, group_id=runtime.settings.group_id, ack_policy=AckPolicy.NACK_ON_ERROR,
+                       auto_offset_reset="earliest")
+    async def handle(event: Ping) -> None:
+        seen.append(event.n)
+
+    runtime.include([router])
+    app = runtime.build_app("test")
+    async with TestApp(app):
+        await produce(stack_endpoints.kafka_bootstrap, topic, b'{"event_id": "x", "n": "not a number"}',
+                      json.dumps({"event_id": "y", "n": 1}).encode())
+
+        async def next_handled() -> bool:
+            return seen == [1]
+
+        await wait_for(next_handled)
+    consumer = AIOKafkaConsumer(topic + ".dlq", bootstrap_servers=stack_endpoints.kafka_bootstrap,
+                                auto_offset_reset="earliest", group_id=None)
+    await consumer.start()
+    try:
+        record = await asyncio.wait_for(consumer.getone(), 30)
+    finally:
+        await consumer.stop()
+    headers = {k: v.decode() for k, v in record.headers}
+    assert headers["x-dlq-attempts"] == "1"
+    assert "n" in headers["x-dlq-error"] and "not a number" not in headers["x-dlq-error"]
