@@ -1,3 +1,18 @@
-"""Loads the shared fixtures that start the real local stack for integration tests."""
+"""Loads the shared fixtures that start the real local stack, and refuses skipped tests in CI."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
 
 pytest_plugins = ["clientbase.testing.stack_fixtures"]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI a skipped test is a failed run: no tier may be silently left out."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if os.environ.get("CI") == "true" and skipped and exitstatus == 0:
+        reporter.write_line(f"CI: {skipped} test(s) skipped; every tier must run", red=True)
+        session.exitstatus = 1

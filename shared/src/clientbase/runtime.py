@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from clientbase.events.contract import model_for
 from clientbase.kafka.broker import create_broker
 from clientbase.kafka.dead_letter import DeadLetterer
 from clientbase.kafka.publishing import EventPublisher
@@ -23,6 +24,7 @@ from clientbase.kafka.stores import CONSUMER_INDEXES
 from clientbase.logging import configure_logging
 from clientbase.mongo import IndexSpec, create_mongo_client, ensure_indexes, ping
 from clientbase.settings import ServiceSettings
+from clientbase.topics import TOPICS
 from clientbase.http import make_health_route, make_metrics_route, make_ready_route
 
 log = structlog.get_logger(__name__)
@@ -44,9 +46,20 @@ class ServiceRuntime:
             client_id=service,
             middlewares=[KafkaPrometheusMiddleware(registry=self.registry, app_name=service), self.reliability],
         )
-        self.publisher = EventPublisher(self.broker)
+        self.publisher = EventPublisher(self.broker, self._declare_publications())
         self._mongo: AsyncMongoClient[dict[str, Any]] | None = None
         self._db: AsyncDatabase[dict[str, Any]] | None = None
+
+    def _declare_publications(self) -> dict[str, Any]:
+        """Declare a publisher for every registry topic this service produces, so AsyncAPI documents it."""
+        declared: dict[str, Any] = {}
+        for topic in TOPICS:
+            if any(producer.split()[0] == self.service for producer in topic.producers):
+                declared[topic.name] = self.broker.publisher(
+                    topic.name, title=f"{topic.name}:publish", description=topic.description,
+                    schema=model_for(topic.name),
+                )
+        return declared
 
     @property
     def db(self) -> AsyncDatabase[dict[str, Any]]:

@@ -14,10 +14,14 @@ class KafkaSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KAFKA_", extra="ignore")
 
     bootstrap_servers: str = Field("127.0.0.1:9092", description="Comma-separated host:port list.")
-    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
-    sasl_username: str | None = None
-    sasl_password: SecretStr | None = None
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."
+    )
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        None, description="SASL mechanism when the protocol is SASL_*."
+    )
+    sasl_username: str | None = Field(None, description="SASL user name.")
+    sasl_password: SecretStr | None = Field(None, description="SASL password.")
     ssl_cafile: str | None = Field(None, description="CA bundle for TLS connections.")
     client_id: str | None = Field(None, description="Client id sent to the broker; the service name when unset.")
 
@@ -28,7 +32,7 @@ class MongoSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MONGO_", extra="ignore")
 
     url: SecretStr = Field(SecretStr("mongodb://127.0.0.1:27017/"), description="MongoDB connection string.")
-    server_selection_timeout_ms: int = 5000
+    server_selection_timeout_ms: int = Field(5000, description="How long to wait for a reachable server.")
 
 
 class ReliabilitySettings(BaseSettings):
@@ -46,7 +50,7 @@ class LoggingSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="LOG_", extra="ignore")
 
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Lowest level logged.")
     format: Literal["auto", "json", "console"] = Field("auto", description="auto: console on a TTY, JSON otherwise.")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 from clientbase.events.envelope import Envelope
@@ -31,12 +31,13 @@ def event_headers(event: Envelope) -> dict[str, str]:
 class EventPublisher:
     """Sends contract events to their registered topics, keyed so one client's events stay ordered."""
 
-    def __init__(self, broker: _Publisher) -> None:
+    def __init__(self, broker: _Publisher, declared: Mapping[str, _Publisher] | None = None) -> None:
         self._broker = broker
+        self._declared = dict(declared or {})
 
     async def publish(self, topic: Topic, event: Envelope, *, key: str) -> None:
-        """Publish one event and wait until the broker has it."""
-        await self._broker.publish(
+        """Publish one event through the topic's declared publisher (or the broker) and wait for the ack."""
+        await self._declared.get(topic.name, self._broker).publish(
             event.model_dump_json().encode(),
             topic.name,
             key=key.encode(),

@@ -1,0 +1,25 @@
+# The two commands: `make run` runs the system, `make test` runs the whole test suite.
+.PHONY: bootstrap run down status feed test docs
+
+bootstrap:
+	@bash deploy/local/bootstrap.sh
+
+run: bootstrap
+	uv run --no-sync clientbase-system run
+
+down:
+	uv run --no-sync clientbase-system down
+
+status:
+	uv run --no-sync clientbase-system status
+
+feed:
+	uv run --no-sync clientbase-system feed
+
+test: bootstrap
+	uv run --no-sync pytest
+
+docs:
+	for svc in intake rotation notify metrics; do \
+	  uv run --no-sync faststream docs gen $$svc.app:create_app --factory -o docs/asyncapi/$$svc.json; \
+	done

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs what ClientBase needs on a fresh machine: Debian packages when missing, uv, the Python
+# workspace, the Kafka jars (through Maven) and the FerretDB build (through Go); reuses caches.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+apt_install() {
+    if ! command -v apt-get >/dev/null 2>&1; then
+        log "missing $* and no apt-get here: install them by hand"; exit 1
+    fi
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    log "installing Debian packages: $*"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@"
+}
+
+packages=()
+command -v java >/dev/null 2>&1 || packages+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || packages+=(maven)
+command -v git >/dev/null 2>&1 || packages+=(git)
+[ ${#packages[@]} -eq 0 ] || apt_install "${packages[@]}"
+
+java_major=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1)
+if [ "${java_major:-0}" -lt 17 ]; then
+    log "Kafka 4 needs Java 17 or newer, found ${java_major:-none}"; exit 1
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+    log "Go 1.24 or newer is needed to build FerretDB (Debian's golang is too old); install Go and retry"; exit 1
+fi
+
+python=${PYTHON:-python3}
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    log "Python 3.11 or newer is needed (set PYTHON=...)"; exit 1
+fi
+
+uv_version=$(cat deploy/uv-version.txt)
+if ! command -v uv >/dev/null 2>&1 || [ "$(uv --version | awk '{print $2}')" != "$uv_version" ]; then
+    log "installing uv $uv_version"
+    "$python" -m pip install --quiet --disable-pip-version-check "uv==$uv_version"
+fi
+
+log "syncing the Python workspace"
+uv sync --quiet --python "$python"
+
+log "preparing Kafka jars and the FerretDB build (cached)"
+uv run --no-sync clientbase-stack prepare

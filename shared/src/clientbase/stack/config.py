@@ -1,0 +1,107 @@
+"""Where the local stack keeps its state and cache, and which ports it listens on."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from clientbase.stack.errors import StackError
+
+STATE_DIR_ENV = "CLIENTBASE_STATE_DIR"
+CACHE_DIR_ENV = "CLIENTBASE_CACHE_DIR"
+KAFKA_PORT_ENV = "CLIENTBASE_KAFKA_PORT"
+KAFKA_CONTROLLER_PORT_ENV = "CLIENTBASE_KAFKA_CONTROLLER_PORT"
+MONGO_PORT_ENV = "CLIENTBASE_MONGO_PORT"
+MAVEN_REPO_ENV = "CLIENTBASE_MAVEN_REPO"
+
+DEPLOY_SUBDIR = Path("deploy") / "local"
+
+
+def find_repo_root() -> Path:
+    """Return the repository root: the nearest directory holding deploy/local, from this file or the cwd."""
+    for start in (Path(__file__).resolve().parent, Path.cwd().resolve()):
+        for candidate in (start, *start.parents):
+            if (candidate / DEPLOY_SUBDIR).is_dir():
+                return candidate
+    raise StackError(f"cannot find the repository root (a directory containing {DEPLOY_SUBDIR})")
+
+
+def _deploy_dir() -> Path:
+    return find_repo_root() / DEPLOY_SUBDIR
+
+
+def _port_from_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        port = int(raw)
+    except ValueError:
+        raise StackError(f"{name}={raw!r} is not a port number") from None
+    if not 0 < port < 65536:
+        raise StackError(f"{name}={port} is outside 1..65535")
+    return port
+
+
+def default_cache_dir() -> Path:
+    """Return the shared build cache: CLIENTBASE_CACHE_DIR, or <repo>/.cache."""
+    raw = os.environ.get(CACHE_DIR_ENV)
+    return Path(raw).expanduser() if raw else find_repo_root() / ".cache"
+
+
+def maven_repo_from_env() -> Path | None:
+    """Return the Maven local repository override, if CLIENTBASE_MAVEN_REPO is set."""
+    raw = os.environ.get(MAVEN_REPO_ENV)
+    return Path(raw).expanduser() if raw else None
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Directories and ports of one local stack; build inputs come from deploy/local of the repository."""
+
+    state_dir: Path
+    cache_dir: Path
+    kafka_port: int = 9092
+    kafka_controller_port: int = 9093
+    mongo_port: int = 27017
+    deploy_dir: Path = field(default_factory=_deploy_dir)
+    maven_repo: Path | None = field(default_factory=maven_repo_from_env)
+
+    def __post_init__(self) -> None:
+        # Servers run with the state directory as cwd, so every path they are given must be absolute.
+        for name in ("state_dir", "cache_dir", "deploy_dir"):
+            object.__setattr__(self, name, Path(getattr(self, name)).absolute())
+
+    @classmethod
+    def from_env(cls) -> StackConfig:
+        """Build the configuration from CLIENTBASE_* environment variables, with repository-relative defaults."""
+        state_raw = os.environ.get(STATE_DIR_ENV)
+        state_dir = Path(state_raw).expanduser() if state_raw else find_repo_root() / ".local" / "stack"
+        return cls(
+            state_dir=state_dir,
+            cache_dir=default_cache_dir(),
+            kafka_port=_port_from_env(KAFKA_PORT_ENV, 9092),
+            kafka_controller_port=_port_from_env(KAFKA_CONTROLLER_PORT_ENV, 9093),
+            mongo_port=_port_from_env(MONGO_PORT_ENV, 27017),
+        )
+
+    @property
+    def run_dir(self) -> Path:
+        """Directory of the pid files and the stack lock."""
+        return self.state_dir / "run"
+
+    @property
+    def logs_dir(self) -> Path:
+        """Directory of the server logs."""
+        return self.state_dir / "logs"
+
+    @property
+    def data_dir(self) -> Path:
+        """Directory of the servers' data."""
+        return self.state_dir / "data"
+
+    @property
+    def conf_dir(self) -> Path:
+        """Directory of the generated server configuration files."""
+        return self.state_dir / "conf"

@@ -1,0 +1,41 @@
+"""Creates every topic of the registry, dead-letter topics included, on the local broker."""
+
+from __future__ import annotations
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError, for_code
+
+from clientbase.stack.coroutines import run_coroutine
+from clientbase.stack.errors import StackError
+from clientbase.topics import all_topic_names_and_partitions
+
+REPLICATION_FACTOR = 1
+
+
+async def _create_missing_topics(bootstrap_servers: str) -> list[str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    try:
+        await admin.start()
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(name, partitions, REPLICATION_FACTOR)
+            for name, partitions in all_topic_names_and_partitions()
+            if name not in existing
+        ]
+        if not missing:
+            return []
+        response = await admin.create_topics(missing)
+        failures = []
+        for name, code, *detail in response.topic_errors:
+            if code != 0 and for_code(code) is not TopicAlreadyExistsError:
+                failures.append(f"{name}: {for_code(code).__name__} {detail[0] if detail else ''}".rstrip())
+        if failures:
+            raise StackError("cannot create topics: " + "; ".join(failures))
+        return [topic.name for topic in missing]
+    finally:
+        await admin.close()
+
+
+def create_registry_topics(bootstrap_servers: str) -> list[str]:
+    """Create the registry's topics that do not exist yet (replication 1) and return their names."""
+    return run_coroutine(lambda: _create_missing_topics(bootstrap_servers))

@@ -1,0 +1,7 @@
+"""Runs `clientbase-system` as `python -m clientbase.system`."""
+
+import sys
+
+from clientbase.system.cli import main
+
+sys.exit(main())

@@ -1,0 +1,102 @@
+"""Starts, checks and stops the four services as separate processes against a running stack."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from clientbase.stack.config import StackConfig, find_repo_root
+from clientbase.stack.ports import ensure_port_free
+from clientbase.stack.processes import ManagedProcess
+from clientbase.stack.stack import StackEndpoints
+from clientbase.system.services import SERVICES, ServiceSpec
+
+log = logging.getLogger("clientbase.system")
+
+READY_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 20.0
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """What one service process looks like from outside."""
+
+    name: str
+    pid: int | None
+    port: int
+    ready_status: int | None
+    ready_body: dict[str, object] | None
+
+
+def http_get(url: str, timeout_s: float = 3.0) -> tuple[int | None, dict[str, object] | None]:
+    """GET a JSON endpoint and return (status, body); (None, None) when nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        try:
+            return error.code, json.loads(error.read() or b"null")
+        except ValueError:
+            return error.code, None
+    except (OSError, ValueError):
+        return None, None
+
+
+class SystemLauncher:
+    """Manages the service processes, with pid files and logs beside the stack's."""
+
+    def __init__(self, config: StackConfig, services: tuple[ServiceSpec, ...] = SERVICES) -> None:
+        self.config = config
+        self.services = services
+
+    def process(self, spec: ServiceSpec) -> ManagedProcess:
+        """The managed process of one service."""
+        return ManagedProcess(spec.name, self.config.run_dir / f"{spec.name}.pid",
+                              self.config.logs_dir / f"{spec.name}.log", marker=spec.app_path)
+
+    def ready_url(self, spec: ServiceSpec) -> str:
+        """Readiness endpoint of one service."""
+        return f"http://127.0.0.1:{spec.port}/ready"
+
+    def up(self, endpoints: StackEndpoints, extra_env: dict[str, str] | None = None) -> None:
+        """Start every service not yet running and wait until each answers /ready with 200."""
+        env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap,
+               "MONGO_URL": endpoints.mongo_url, "LOG_FORMAT": os.environ.get("LOG_FORMAT", "json"),
+               **(extra_env or {})}
+        started: list[tuple[ServiceSpec, ManagedProcess, int]] = []
+        for spec in self.services:
+            process = self.process(spec)
+            if process.running_pid() is not None:
+                log.info("%s already running (pid %s)", spec.name, process.running_pid())
+                continue
+            ensure_port_free(spec.port, spec.port_env, spec.name)
+            pid = process.start(spec.argv(sys.executable), cwd=find_repo_root(), env=env)
+            started.append((spec, process, pid))
+        for spec, process, pid in started:
+            process.wait_until(lambda spec=spec: http_get(self.ready_url(spec))[0] == 200, READY_TIMEOUT_S, pid)
+            log.info("%s ready on port %s (pid %s, log %s)", spec.name, spec.port, pid, process.log_file)
+
+    def down(self) -> None:
+        """Stop every service process."""
+        for spec in reversed(self.services):
+            if self.process(spec).stop(STOP_TIMEOUT_S):
+                log.info("%s stopped", spec.name)
+
+    def status(self) -> list[ServiceStatus]:
+        """Pid and readiness of every service."""
+        report = []
+        for spec in self.services:
+            pid = self.process(spec).running_pid()
+            code, body = http_get(self.ready_url(spec)) if pid else (None, None)
+            report.append(ServiceStatus(spec.name, pid, spec.port, code, body))
+        return report
+
+    def log_file(self, name: str) -> Path:
+        """Where a service's output goes."""
+        return self.config.logs_dir / f"{name}.log"

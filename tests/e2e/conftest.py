@@ -1,0 +1,56 @@
+"""Runs the four services as separate processes against the real stack for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from clientbase.stack.config import StackConfig, default_cache_dir
+from clientbase.stack.ports import free_ports
+from clientbase.system.launcher import SystemLauncher
+from clientbase.system.services import SERVICES
+
+
+@dataclass(frozen=True)
+class RunningSystem:
+    """The four running services and where their state lives."""
+
+    launcher: SystemLauncher
+    databases: dict[str, str]
+    groups: dict[str, str]
+    kafka_bootstrap: str
+    mongo_url: str
+
+
+@pytest.fixture(scope="session")
+def running_system(stack_endpoints, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
+    """Start intake, rotation, notify and metrics as processes on free ports, with their own databases."""
+    run_id = uuid.uuid4().hex[:8]
+    ports = free_ports(len(SERVICES) + 3)
+    saved = {spec.port_env: os.environ.get(spec.port_env) for spec in SERVICES}
+    for spec, port in zip(SERVICES, ports, strict=False):
+        os.environ[spec.port_env] = str(port)
+    config = StackConfig(state_dir=Path(tmp_path_factory.mktemp("system")), cache_dir=default_cache_dir(),
+                         kafka_port=ports[-3], kafka_controller_port=ports[-2], mongo_port=ports[-1])
+    launcher = SystemLauncher(config)
+    databases = {spec.name: f"e2e_{run_id}_{spec.name}" for spec in SERVICES}
+    groups = {spec.name: f"e2e-{run_id}-{spec.name}" for spec in SERVICES}
+    extra_env = {"LOG_LEVEL": "INFO"}
+    for spec in SERVICES:
+        extra_env[f"{spec.name.upper()}_DATABASE"] = databases[spec.name]
+        extra_env[f"{spec.name.upper()}_GROUP_ID"] = groups[spec.name]
+    try:
+        launcher.up(stack_endpoints, extra_env=extra_env)
+        yield RunningSystem(launcher, databases, groups, stack_endpoints.kafka_bootstrap, stack_endpoints.mongo_url)
+    finally:
+        launcher.down()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
