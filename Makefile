@@ -1,5 +1,5 @@
 # The two commands: `make run` runs the system, `make test` runs the whole test suite.
-.PHONY: bootstrap run down status feed test docs
+.PHONY: bootstrap run down status feed test docs pin
 
 bootstrap:
 	@bash deploy/local/bootstrap.sh
@@ -23,3 +23,6 @@ docs:
 	for svc in intake rotation notify metrics; do \
 	  uv run --no-sync faststream docs gen $$svc.app:create_app --factory -o docs/asyncapi/$$svc.json; \
 	done
+
+pin:
+	uv run --no-sync python deploy/pin_versions.py

@@ -41,3 +41,11 @@ def configure_logging(service: str, settings: LoggingSettings | None = None) -> 
     root.setLevel(level)
     logging.getLogger("aiokafka").setLevel(max(level, logging.WARNING))
     logging.getLogger("pymongo").setLevel(max(level, logging.WARNING))
+
+
+def route_server_logs_to_root() -> None:
+    """Send uvicorn's own loggers through the structlog formatter instead of its plain handlers."""
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        server_logger = logging.getLogger(name)
+        server_logger.handlers.clear()
+        server_logger.propagate = True

@@ -21,7 +21,7 @@ from clientbase.kafka.dead_letter import DeadLetterer
 from clientbase.kafka.publishing import EventPublisher
 from clientbase.kafka.reliability import ConsumerReliability
 from clientbase.kafka.stores import CONSUMER_INDEXES
-from clientbase.logging import configure_logging
+from clientbase.logging import configure_logging, route_server_logs_to_root
 from clientbase.mongo import IndexSpec, create_mongo_client, ensure_indexes, ping
 from clientbase.settings import ServiceSettings
 from clientbase.topics import TOPICS
@@ -93,6 +93,7 @@ class ServiceRuntime:
     @asynccontextmanager
     async def lifespan(self) -> AsyncIterator[None]:
         """Connect before the broker starts consuming, close after it stops."""
+        route_server_logs_to_root()
         await self.connect()
         try:
             yield

@@ -9,8 +9,6 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from faststream import TestApp
 from faststream.kafka import KafkaRouter
 from faststream.middlewares import AckPolicy
@@ -18,6 +16,7 @@ from pydantic import BaseModel
 
 from clientbase.runtime import ServiceRuntime
 from clientbase.settings import KafkaSettings, MongoSettings, ReliabilitySettings, ServiceSettings
+from clientbase.testing.kafka_io import create_topics, produce, read_records, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -27,36 +26,6 @@ class Ping(BaseModel):
 
     event_id: str
     n: int
-
-
-async def create_topics(bootstrap: str, *names: str) -> None:
-    """Create single-partition test topics."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(name, 1, 1) for name in names])
-    finally:
-        await admin.close()
-
-
-async def produce(bootstrap: str, topic: str, *bodies: bytes) -> None:
-    """Produce raw bodies in order to partition 0."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
-    await producer.start()
-    try:
-        for body in bodies:
-            await producer.send_and_wait(topic, body, key=b"k", partition=0)
-    finally:
-        await producer.stop()
-
-
-async def wait_for(predicate: Any, timeout: float = 60.0) -> None:
-    """Poll an async predicate until it holds."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.2)
 
 
 def make_runtime(endpoints: Any, topic: str) -> ServiceRuntime:
@@ -95,7 +64,7 @@ async def test_failed_first_delivery_is_redelivered_and_applied_once(stack_endpo
     event_id = str(uuid.uuid4())
     body = json.dumps({"event_id": event_id, "n": 7}).encode()
     async with TestApp(app):
-        await produce(stack_endpoints.kafka_bootstrap, topic, body, body)  # a duplicate delivery too
+        await produce(stack_endpoints.kafka_bootstrap, topic, [body, body])  # a duplicate delivery too
 
         async def handled() -> bool:
             return await runtime.db["processed_events"].count_documents({}) == 1 and deliveries[event_id] >= 2
@@ -126,7 +95,7 @@ async def test_poison_message_goes_to_dlq_and_partition_moves_on(stack_endpoints
     poison = json.dumps({"event_id": str(uuid.uuid4()), "n": 13}).encode()
     good = json.dumps({"event_id": str(uuid.uuid4()), "n": 14}).encode()
     async with TestApp(app):
-        await produce(stack_endpoints.kafka_bootstrap, topic, poison, good)
+        await produce(stack_endpoints.kafka_bootstrap, topic, [poison, good])
 
         async def good_handled() -> bool:
             return 14 in seen
@@ -135,13 +104,7 @@ async def test_poison_message_goes_to_dlq_and_partition_moves_on(stack_endpoints
 
     assert seen.count(13) == 3, "three attempts, then dead-lettered"
     assert seen[-1] == 14
-    consumer = AIOKafkaConsumer(topic + ".dlq", bootstrap_servers=stack_endpoints.kafka_bootstrap,
-                                auto_offset_reset="earliest", group_id=None)
-    await consumer.start()
-    try:
-        record = await asyncio.wait_for(consumer.getone(), 30)
-    finally:
-        await consumer.stop()
+    [record] = await read_records(stack_endpoints.kafka_bootstrap, topic + ".dlq", 1)
     headers = {k: v.decode() for k, v in record.headers}
     assert record.value == poison
     assert headers["x-dlq-attempts"] == "3"
@@ -167,20 +130,14 @@ async def test_invalid_payload_is_dead_lettered_without_retries(stack_endpoints:
     runtime.include([router])
     app = runtime.build_app("test")
     async with TestApp(app):
-        await produce(stack_endpoints.kafka_bootstrap, topic, b'{"event_id": "x", "n": "not a number"}',
-                      json.dumps({"event_id": "y", "n": 1}).encode())
+        await produce(stack_endpoints.kafka_bootstrap, topic, [b'{"event_id": "x", "n": "not a number"}',
+                                                               json.dumps({"event_id": "y", "n": 1}).encode()])
 
         async def next_handled() -> bool:
             return seen == [1]
 
         await wait_for(next_handled)
-    consumer = AIOKafkaConsumer(topic + ".dlq", bootstrap_servers=stack_endpoints.kafka_bootstrap,
-                                auto_offset_reset="earliest", group_id=None)
-    await consumer.start()
-    try:
-        record = await asyncio.wait_for(consumer.getone(), 30)
-    finally:
-        await consumer.stop()
+    [record] = await read_records(stack_endpoints.kafka_bootstrap, topic + ".dlq", 1)
     headers = {k: v.decode() for k, v in record.headers}
     assert headers["x-dlq-attempts"] == "1"
     assert "n" in headers["x-dlq-error"] and "not a number" not in headers["x-dlq-error"]

@@ -23,11 +23,13 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     return monkeypatch
 
 
-def test_defaults_live_in_the_repository(clean_env: pytest.MonkeyPatch) -> None:
+def test_state_lives_in_the_repository_and_builds_in_the_user_cache(clean_env: pytest.MonkeyPatch,
+                                                                      tmp_path: Path) -> None:
+    clean_env.setenv("XDG_CACHE_HOME", str(tmp_path))
     config = StackConfig.from_env()
     root = find_repo_root()
 
-    assert (config.state_dir, config.cache_dir) == (root / ".local" / "stack", root / ".cache")
+    assert (config.state_dir, config.cache_dir) == (root / ".local" / "stack", tmp_path / "clientbase")
     assert (config.kafka_port, config.kafka_controller_port, config.mongo_port) == (9092, 9093, 27017)
     assert config.deploy_dir == root / "deploy" / "local"
 

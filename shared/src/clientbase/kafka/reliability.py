@@ -40,18 +40,18 @@ def header_value(record: ConsumerRecord[Any, Any], name: str) -> str | None:
 
 
 def envelope_ids(record: ConsumerRecord[Any, Any]) -> tuple[str | None, str | None]:
-    """The record's event_id and correlation_id, from headers or else from the JSON body."""
+    """The record's event_id and correlation_id: from our publisher's headers, else from the JSON body."""
     event_id = header_value(record, "event_id")
-    correlation_id = header_value(record, "correlation_id")
-    if event_id is None:
-        try:
-            body = json.loads(record.value)
-        except (TypeError, ValueError):
-            return None, correlation_id
-        if isinstance(body, dict):
-            event_id = str(body["event_id"]) if body.get("event_id") else None
-            correlation_id = correlation_id or body.get("correlation_id")
-    return event_id, correlation_id or event_id
+    if event_id is not None:
+        return event_id, header_value(record, "correlation_id") or event_id
+    try:
+        body = json.loads(record.value)
+    except (TypeError, ValueError):
+        return None, None
+    if not isinstance(body, dict) or not body.get("event_id"):
+        return None, None
+    event_id = str(body["event_id"])
+    return event_id, str(body.get("correlation_id") or event_id)
 
 
 def describe_error(error: BaseException) -> str:

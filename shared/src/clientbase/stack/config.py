@@ -45,9 +45,11 @@ def _port_from_env(name: str, default: int) -> int:
 
 
 def default_cache_dir() -> Path:
-    """Return the shared build cache: CLIENTBASE_CACHE_DIR, or <repo>/.cache."""
+    """Return the build cache shared by every checkout: CLIENTBASE_CACHE_DIR, or ~/.cache/clientbase."""
     raw = os.environ.get(CACHE_DIR_ENV)
-    return Path(raw).expanduser() if raw else find_repo_root() / ".cache"
+    if raw:
+        return Path(raw).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "clientbase"
 
 
 def maven_repo_from_env() -> Path | None:
