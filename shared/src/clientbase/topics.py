@@ -88,6 +88,10 @@ HANDOVERS_OVERDUE = Topic(
     "handovers.overdue", 6, "client_id", ("rotation",), ("notify", "metrics"),
     "A handover deadline passed without a report; escalated to the head of sales.",
 )
+ROTATIONS_DEFERRED = Topic(
+    "rotations.deferred", 6, "client_id", ("rotation",), ("metrics",),
+    "A client due for rotation stays with its owner: no eligible manager; the next sweep retries.",
+)
 NOTIFICATIONS_OUTCOMES = Topic(
     "notifications.outcomes", 6, "client_id or manager_id", ("notify",), ("metrics",),
     "What happened to a notification request: sent, suppressed, deferred or failed.",
@@ -110,6 +114,7 @@ TOPICS: tuple[Topic, ...] = (
     CLIENTS_INACTIVE,
     HANDOVERS_OPENED,
     HANDOVERS_OVERDUE,
+    ROTATIONS_DEFERRED,
     NOTIFICATIONS_OUTCOMES,
 )
 

@@ -24,6 +24,7 @@ MODEL_BY_TOPIC: dict[str, type[BaseModel]] = {
     topics.CLIENTS_INACTIVE.name: outbound.ClientInactive,
     topics.HANDOVERS_OPENED.name: outbound.HandoverOpened,
     topics.HANDOVERS_OVERDUE.name: outbound.HandoverOverdue,
+    topics.ROTATIONS_DEFERRED.name: outbound.RotationDeferred,
     topics.NOTIFICATIONS_OUTCOMES.name: outbound.NotificationOutcome,
 }
 

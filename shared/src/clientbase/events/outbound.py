@@ -94,7 +94,7 @@ class ClientSnapshot(Envelope):
     country: str | None = Field(None, description="ISO country of the client's main phone.", examples=["RU"])
     locale: str | None = Field(None, examples=["ru-RU"])
     language: str | None = Field(None, examples=["ru"])
-    source: LeadSource
+    lead_source: LeadSource = Field(description="Where the lead came from (the envelope's `source` names the publishing service).")
     consents: list[ConsentEvidence] = Field(default_factory=list)
     hot: bool = False
     missing_fields: list[str] = Field(default_factory=list, examples=[["region"]])
@@ -183,6 +183,25 @@ class ClientInactive(Envelope):
     trigger: InactivityTrigger
     as_of: AwareDatetime
     assignment_epoch: int = Field(ge=0, description="Which assignment of this client it is about.")
+    attempt: int = Field(0, ge=0, description="How many times rotating this assignment was deferred before.")
+    planned_manager_id: str | None = Field(
+        None, description="The manager the sweep's plan chose; the rotator keeps it while still eligible.",
+    )
+
+
+class RotationDeferred(Envelope):
+    """A client due for rotation stays with its owner for now: nobody eligible; the next sweep retries."""
+
+    EVENT_TYPE = "RotationDeferred"
+
+    client_id: str
+    manager_id: str | None = Field(None, description="The owner the client stays with, if any.")
+    trigger: InactivityTrigger | Literal["initial"]
+    reason: str = Field(examples=["no_eligible_manager"])
+    as_of: AwareDatetime
+    assignment_epoch: int = Field(ge=0)
+    attempt: int = Field(ge=0, description="Deferrals of this assignment before this one.")
+    decision: dict[str, Any] = Field(default_factory=dict, description="Inputs the policy saw.")
 
 
 class HandoverOpened(Envelope):
