@@ -41,13 +41,14 @@ def create_mongo_client(settings: MongoSettings, app_name: str) -> AsyncMongoCli
 
 
 async def ensure_indexes(db: AsyncDatabase[dict[str, Any]], specs: Iterable[IndexSpec]) -> None:
-    """Create every index a service needs; creating an existing index is a no-op."""
-    by_collection: dict[str, list[IndexModel]] = {}
+    """Create every index a service needs, one command per index; creating an existing index is a no-op.
+
+    One index per command because FerretDB v1 drops the connection when a single createIndexes command
+    names two or more indexes that already exist.
+    """
     for spec in specs:
-        by_collection.setdefault(spec.collection, []).append(spec.to_model())
-    for collection, models in by_collection.items():
-        await db[collection].create_indexes(models)
-        log.debug("mongo.indexes_ensured", collection=collection, count=len(models))
+        await db[spec.collection].create_indexes([spec.to_model()])
+        log.debug("mongo.index_ensured", collection=spec.collection, index=spec.name)
 
 
 async def ping(client: AsyncMongoClient[dict[str, Any]]) -> bool:
