@@ -20,6 +20,7 @@ test: bootstrap
 	uv run --no-sync pytest
 
 docs:
+	uv run --no-sync python -m clientbase.readme_tables README.md
 	for svc in intake rotation notify metrics; do \
 	  uv run --no-sync faststream docs gen $$svc.app:create_app --factory -o docs/asyncapi/$$svc.json; \
 	done

@@ -14,6 +14,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from clientbase import topics
 from clientbase.system.feed import publish_feed
 from clientbase.system.services import SERVICES
+from clientbase.testing.kafka_io import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -43,26 +44,17 @@ def subscribed_topics(service: str) -> set[str]:
     return {getattr(topic, "name", topic) for subscriber in app.broker.subscribers for topic in subscriber.topics}
 
 
-async def end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
-    """Latest offset of every partition of a topic."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        return await consumer.end_offsets(partitions)
-    finally:
-        await consumer.stop()
-
-
-async def committed(bootstrap: str, group: str) -> dict[TopicPartition, int]:
-    """Committed offsets of a consumer group."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        offsets = await admin.list_consumer_group_offsets(group)
-        return {tp: meta.offset for tp, meta in offsets.items()}
-    finally:
-        await admin.close()
+async def unconsumed(admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer, group: str,
+                     topic_names: list[str]) -> list[str]:
+    """The topics on which the group has not yet committed up to the end of every partition."""
+    committed = {tp: meta.offset for tp, meta in (await admin.list_consumer_group_offsets(group)).items()}
+    behind = []
+    for topic_name in topic_names:
+        partitions = [TopicPartition(topic_name, p) for p in consumer.partitions_for_topic(topic_name) or ()]
+        ends = await consumer.end_offsets(partitions)
+        if not partitions or any(committed.get(tp, -1) < end for tp, end in ends.items() if end > 0):
+            behind.append(topic_name)
+    return behind
 
 
 async def test_demo_feed_is_consumed_by_the_service_processes(running_system) -> None:
@@ -70,17 +62,41 @@ async def test_demo_feed_is_consumed_by_the_service_processes(running_system) ->
     assert counts[topics.LEADS_FORM_SUBMITTED.name] >= 8
     consumed_by = {spec.name: sorted(subscribed_topics(spec.name) & set(counts)) for spec in SERVICES}
     assert consumed_by["intake"], "intake must consume the fed leads"
-    deadline = asyncio.get_running_loop().time() + 90
-    pending: dict[str, list[str]] = {}
-    while True:
-        pending = {}
-        for service, topic_names in consumed_by.items():
-            done = await committed(running_system.kafka_bootstrap, running_system.groups[service])
-            for topic_name in topic_names:
-                ends = await end_offsets(running_system.kafka_bootstrap, topic_name)
-                if any(done.get(tp, -1) < end for tp, end in ends.items() if end > 0):
-                    pending.setdefault(service, []).append(topic_name)
-        if not pending or asyncio.get_running_loop().time() > deadline:
-            break
-        await asyncio.sleep(1)
+    admin = AIOKafkaAdminClient(bootstrap_servers=running_system.kafka_bootstrap)
+    consumer = AIOKafkaConsumer(*counts, bootstrap_servers=running_system.kafka_bootstrap, group_id=None)
+    await admin.start()
+    await consumer.start()
+    try:
+        deadline = asyncio.get_running_loop().time() + 90
+        while True:
+            pending = {}
+            for service, topic_names in consumed_by.items():
+                behind = await unconsumed(admin, consumer, running_system.groups[service], topic_names)
+                if behind:
+                    pending[service] = behind
+            if not pending or asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(1)
+    finally:
+        await consumer.stop()
+        await admin.close()
     assert not pending, f"not fully consumed: {pending}"
+
+
+async def test_demo_leads_become_clean_clients_and_bad_ones_are_kept(running_system) -> None:
+    from pymongo import AsyncMongoClient
+
+    client: AsyncMongoClient = AsyncMongoClient(running_system.mongo_url)
+    intake_db = client[running_system.databases["intake"]]
+
+    async def leads_settled() -> bool:
+        live = await intake_db["registrations"].count_documents({}) - await intake_db["merges"].count_documents({})
+        return live == 8 and await intake_db["quarantine"].count_documents({}) == 3
+
+    try:
+        await publish_feed(running_system.kafka_bootstrap, DEMO)
+        await wait_for(leads_settled, timeout_s=90)
+        phones = await intake_db["identities"].find({"_id": {"$regex": "^phone:"}}).to_list()
+        assert {"phone:+79161234567", "phone:+359888123456", "phone:+40722123456"} <= {p["_id"] for p in phones}
+    finally:
+        await client.close()

@@ -62,3 +62,10 @@ def test_asyncapi_document_is_generated_and_current(service: str, tmp_path: Path
     assert produced <= channels
     committed = REPO / "docs" / "asyncapi" / f"{service}.json"
     assert json.loads(committed.read_text()) == generated, f"run `make docs`: {committed} is stale"
+
+
+def test_readme_tables_are_current() -> None:
+    from clientbase.readme_tables import render
+
+    readme = (REPO / "README.md").read_text()
+    assert render(readme) == readme, "run `make docs`: the README's generated tables are stale"

@@ -70,6 +70,19 @@ def test_service_waits_for_its_infrastructure(compose: dict, service: str) -> No
     assert depends["topics"]["condition"] == "service_completed_successfully"
 
 
+def test_rotation_sweep_is_scheduled_with_the_rotation_settings(compose: dict, monkeypatch) -> None:
+    from rotation.cli import build_parser
+
+    sweep = compose["services"]["rotation-sweep"]
+    script = sweep["command"][-1]
+    assert "clientbase-rotation sweep" in script and "sleep" in script
+    build_parser().parse_args(["sweep"])
+    environment = sweep["environment"]
+    known = {var.name for var in env_vars(settings_class("rotation"))} | {"ROTATION_SWEEP_EVERY_S"}
+    assert set(environment) <= known
+    assert environment["ROTATION_DATABASE"] == compose["services"]["rotation"]["environment"]["ROTATION_DATABASE"]
+
+
 def test_topics_are_created_from_the_registry(compose: dict) -> None:
     from clientbase.stack.cli import _parser
 

@@ -4,18 +4,36 @@ from __future__ import annotations
 
 from faststream.asgi import AsgiFastStream
 
+from clientbase import topics
 from clientbase.runtime import ServiceRuntime
 
 from intake.handlers import build_router
-from intake.repository import INDEXES
+from intake.repository import INDEXES, IntakeRepository
+from intake.service import IntakeService
 from intake.settings import Settings
+from intake.webhooks import SignedWebhook
 
 SERVICE = "intake"
+
+
+def build_service(runtime: ServiceRuntime, settings: Settings) -> IntakeService:
+    """The intake use cases on the runtime's database and publisher (call only while the app runs)."""
+    return IntakeService(IntakeRepository(runtime.db), runtime.publisher, settings.policy(),
+                         max_payload_bytes=settings.max_payload_bytes, topic_prefix=settings.topic_prefix)
 
 
 def create_app(settings: Settings | None = None) -> AsgiFastStream:
     """Build the intake app; nothing connects until it starts."""
     settings = settings or Settings()
     runtime = ServiceRuntime(SERVICE, settings, indexes=INDEXES)
-    runtime.include([build_router(runtime)])
-    return runtime.build_app(description="Normalizes leads from web forms and calls into one clean client record each.")
+    runtime.include([build_router(runtime, lambda: build_service(runtime, settings), prefix=settings.topic_prefix,
+                                  consumers_per_topic=settings.consumers_per_topic)])
+    webhooks = [
+        (path, SignedWebhook(settings.topic_prefix + topic.name, runtime.broker.publish, settings))
+        for path, topic in (("/webhooks/forms", topics.LEADS_FORM_SUBMITTED),
+                            ("/webhooks/calls", topics.LEADS_CALL_RECEIVED))
+    ]
+    return runtime.build_app(
+        description="Normalizes leads from web forms and calls into one clean client record each.",
+        extra_routes=webhooks,
+    )

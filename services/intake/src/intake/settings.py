@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from clientbase.settings import ServiceSettings
+
+from intake.domain import IntakePolicy
 
 
 class Settings(ServiceSettings):
@@ -15,3 +17,29 @@ class Settings(ServiceSettings):
 
     database: str = Field("clientbase_intake", description="MongoDB database the intake service owns.")
     group_id: str = Field("intake", description="Kafka consumer group of the intake service.")
+    default_region: str | None = Field(
+        "RU", min_length=2, max_length=2,
+        description="ISO country for numbers without a country code when neither the form locale nor the call says.",
+    )
+    honeypot_fields: list[str] = Field(["website"], description="Form fields hidden from people; filled means a bot.")
+    callback_form_ids: list[str] = Field(["callback"], description="Form ids whose submissions request a callback.")
+    max_payload_bytes: int = Field(65536, ge=1024, description="Largest lead accepted, from Kafka or a webhook.")
+    webhook_secret: SecretStr | None = Field(
+        None, description="HMAC-SHA256 key of the webhooks; webhooks answer 503 while it is unset.",
+    )
+    webhook_max_skew_s: int = Field(300, ge=1, description="Oldest (or most future) webhook timestamp accepted.")
+    consumers_per_topic: int = Field(
+        1, ge=1, le=64,
+        description="Kafka consumers per input topic in this process (each takes its own partitions, order kept).",
+    )
+    topic_prefix: str = Field(
+        "", description="Prefix for every topic intake reads and writes; empty in production, set for isolated tests.",
+    )
+
+    def policy(self) -> IntakePolicy:
+        """The rule configuration the pure domain needs."""
+        return IntakePolicy(
+            default_region=self.default_region.upper() if self.default_region else None,
+            honeypot_fields=tuple(self.honeypot_fields),
+            callback_form_ids=tuple(self.callback_form_ids),
+        )

@@ -13,9 +13,14 @@ from rotation.settings import Settings
 SERVICE = "rotation"
 
 
+def build_runtime(settings: Settings) -> ServiceRuntime:
+    """The rotation service's runtime: broker, reliability kit, MongoDB with its indexes."""
+    return ServiceRuntime(SERVICE, settings, indexes=INDEXES)
+
+
 def create_app(settings: Settings | None = None) -> AsgiFastStream:
     """Build the rotation app; nothing connects until it starts."""
     settings = settings or Settings()
-    runtime = ServiceRuntime(SERVICE, settings, indexes=INDEXES)
-    runtime.include([build_router(runtime)])
+    runtime = build_runtime(settings)
+    runtime.include([build_router(runtime, settings)])
     return runtime.build_app(description="Owns who owns each client: assignment, inactivity sweep, fair reassignment, handover deadlines.")

@@ -7,6 +7,8 @@ from pydantic_settings import SettingsConfigDict
 
 from clientbase.settings import ServiceSettings
 
+from rotation.domain import Rules
+
 
 class Settings(ServiceSettings):
     """Settings of the rotation service; Kafka, MongoDB, logging and retries come from their shared prefixes."""
@@ -15,3 +17,43 @@ class Settings(ServiceSettings):
 
     database: str = Field("clientbase_rotation", description="MongoDB database the rotation service owns.")
     group_id: str = Field("rotation", description="Kafka consumer group of the rotation service.")
+    no_first_sale_days: int = Field(
+        180, ge=1, description="Trigger 'no first sale': a client who never bought is rotated after more than "
+        "this many days with the current owner (counted from the assignment).",
+    )
+    no_repeat_sale_days: int = Field(
+        365, ge=1, description="Trigger 'no repeat sale': a client who bought is rotated when both the last sale "
+        "and the assignment to the current owner are more than this many days old.",
+    )
+    handover_days: int = Field(
+        14, ge=1, description="Deadline, in days from the reassignment, for the new owner's handover_report; "
+        "past it the handover is escalated to the head of sales (handovers.overdue).",
+    )
+    no_return_window: int = Field(
+        3, ge=0, description="No-return window: a client never goes back to its current owner nor to any of "
+        "its last N previous owners.",
+    )
+    large_client_revenue: float = Field(
+        1_000_000.0, ge=0, description="Grade rule: a company with at least this total revenue is a large "
+        "client and may go to a manager of a higher grade.",
+    )
+    vip_min_sales: int = Field(
+        10, ge=1, description="Grade rule: a client with at least this many sales is a VIP, treated as large.",
+    )
+    large_max_grade_step: int = Field(
+        1, ge=0, description="Grade rule: how many grades above the current owner's a large client may go; "
+        "ordinary clients always stay in the same grade.",
+    )
+    rule_version: str = Field(
+        "rotation-2026.1", description="Version of the rotation rules, recorded with every assignment.",
+    )
+    sweep_batch_size: int = Field(500, ge=1, description="Due clients the sweep checks, publishes and marks per batch.")
+
+    def rules(self) -> Rules:
+        """The policy's rules from this configuration."""
+        return Rules(
+            no_first_sale_days=self.no_first_sale_days, no_repeat_sale_days=self.no_repeat_sale_days,
+            handover_days=self.handover_days, no_return_window=self.no_return_window,
+            large_client_revenue=self.large_client_revenue, vip_min_sales=self.vip_min_sales,
+            large_max_grade_step=self.large_max_grade_step, rule_version=self.rule_version,
+        )

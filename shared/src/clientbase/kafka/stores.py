@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
 from pymongo.asynchronous.collection import AsyncCollection
 
 from clientbase.events.envelope import utc_now
@@ -29,10 +30,15 @@ class ProcessedEvents:
         return await self._collection.find_one({"_id": key}, projection={"_id": 1}) is not None
 
     async def mark(self, key: str) -> None:
-        """Record that the event was handled; marking twice is harmless."""
-        await self._collection.update_one(
-            {"_id": key}, {"$setOnInsert": {"processed_at": utc_now()}}, upsert=True
-        )
+        """Record that the event was handled; marking twice is harmless.
+
+        A plain insert, because the unique `_id` index answers a duplicate at once on MongoDB and FerretDB
+        alike, where an upsert would first search for the document.
+        """
+        try:
+            await self._collection.insert_one({"_id": key, "processed_at": utc_now()})
+        except DuplicateKeyError:
+            pass
 
 
 class DeliveryAttempts:

@@ -1,0 +1,120 @@
+"""Signed HTTP webhooks for lead sources that cannot speak Kafka: verify, cap, publish, answer 202.
+
+A request carries `X-Signature-Timestamp` (Unix seconds) and `X-Signature` (`sha256=<hex>` of
+HMAC-SHA256 over `<timestamp>.` followed by the raw body, keyed by `INTAKE_WEBHOOK_SECRET`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+
+from intake.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+TIMESTAMP_HEADER = "x-signature-timestamp"
+SIGNATURE_HEADER = "x-signature"
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class PayloadTooLarge(Exception):
+    """The request body is larger than the configured cap."""
+
+
+def sign(secret: bytes, timestamp: str, body: bytes) -> str:
+    """The signature header value for a body sent at a timestamp."""
+    return "sha256=" + hmac.new(secret, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def check_signature(secret: bytes, timestamp: str | None, signature: str | None, body: bytes, *,
+                    now: float, max_skew_s: int) -> str | None:
+    """Why a request is not authentic (missing, stale or bad signature), or None when it is."""
+    if not timestamp or not signature:
+        return "missing_signature"
+    try:
+        sent_at = int(timestamp)
+    except ValueError:
+        return "bad_timestamp"
+    if abs(now - sent_at) > max_skew_s:
+        return "stale_timestamp"
+    if not hmac.compare_digest(sign(secret, timestamp, body).encode(), signature.strip().encode()):
+        return "bad_signature"
+    return None
+
+
+async def read_body(receive: Receive, max_bytes: int) -> bytes:
+    """Read the request body, giving up as soon as it exceeds the cap."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > max_bytes:
+            raise PayloadTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def respond(send: Send, status: int, payload: dict[str, Any]) -> None:
+    """Send a small JSON response."""
+    body = json.dumps(payload).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def message_key(body: bytes) -> bytes | None:
+    """Partition key for the published lead: its event id when the body has one."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    event_id = data.get("event_id") if isinstance(data, dict) else None
+    return event_id.encode() if isinstance(event_id, str) and event_id else None
+
+
+class SignedWebhook:
+    """ASGI endpoint that accepts a signed lead and publishes its raw bytes to one topic."""
+
+    def __init__(self, topic: str, publish: Callable[..., Awaitable[Any]], settings: Settings,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.topic = topic
+        self.publish = publish
+        self.secret = settings.webhook_secret.get_secret_value().encode() if settings.webhook_secret else None
+        self.max_bytes = settings.max_payload_bytes
+        self.max_skew_s = settings.webhook_max_skew_s
+        self.clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Verify size and signature, publish, answer 202; 401, 405, 413 or 503 otherwise."""
+        if scope.get("method") != "POST":
+            return await respond(send, 405, {"error": "method_not_allowed"})
+        if self.secret is None:
+            return await respond(send, 503, {"error": "webhook_secret_not_configured"})
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            return await respond(send, 413, {"error": "payload_too_large", "max_bytes": self.max_bytes})
+        try:
+            body = await read_body(receive, self.max_bytes)
+        except PayloadTooLarge:
+            return await respond(send, 413, {"error": "payload_too_large", "max_bytes": self.max_bytes})
+        problem = check_signature(self.secret, headers.get(TIMESTAMP_HEADER), headers.get(SIGNATURE_HEADER), body,
+                                  now=self.clock(), max_skew_s=self.max_skew_s)
+        if problem:
+            log.warning("intake.webhook_refused", topic=self.topic, reason=problem)
+            return await respond(send, 401, {"error": problem})
+        await self.publish(body, self.topic, key=message_key(body), headers={"content-type": "application/json"})
+        log.info("intake.webhook_accepted", topic=self.topic, size=len(body))
+        return await respond(send, 202, {"status": "accepted"})

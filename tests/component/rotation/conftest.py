@@ -1,0 +1,3 @@
+"""Registers the rotation component-test fixtures."""
+
+from rotation_harness import harness  # noqa: F401
