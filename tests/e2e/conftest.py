@@ -27,9 +27,13 @@ class RunningSystem:
     mongo_url: str
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def running_system(stack_endpoints, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
-    """Start intake, rotation, notify and metrics as processes on free ports, with their own databases."""
+    """Start intake, rotation, notify and metrics as processes on free ports, with their own databases.
+
+    Module scope: the processes consume and publish the public topics, so they must be gone before other
+    tests use those topics.
+    """
     run_id = uuid.uuid4().hex[:8]
     ports = free_ports(len(SERVICES) + 3)
     saved = {spec.port_env: os.environ.get(spec.port_env) for spec in SERVICES}
