@@ -75,12 +75,3 @@ async def consume_all(bootstrap: str, topic: str) -> list[bytes]:
     finally:
         await consumer.stop()
     return values
-
-
-async def wait_for(predicate: Any, attempts: int = 600) -> None:
-    """Poll an async predicate until it holds (about two minutes at most)."""
-    for _ in range(attempts):
-        if await predicate():
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError("condition not met")

@@ -18,7 +18,8 @@ from clientbase import topics
 from intake.app import create_app
 from intake.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
-from intake_kafka import consume_all, create_intake_topics, intake_settings, new_prefix, produce, wait_for
+from intake_kafka import consume_all, create_intake_topics, intake_settings, new_prefix, produce
+from clientbase.testing.kafka_io import wait_for
 from intake_support import live_clients
 
 pytestmark = pytest.mark.integration
@@ -59,7 +60,7 @@ async def test_two_replicas_in_one_group_make_exactly_one_client(stack_endpoints
             async def all_handled() -> bool:
                 return await db["processed_events"].count_documents({}) >= expected
 
-            await wait_for(all_handled)
+            await wait_for(all_handled, timeout_s=120.0)
             for replica in replicas:
                 assigned = [tp for sub in replica.broker.subscribers if sub.consumer
                             for tp in sub.consumer.assignment()]
@@ -119,7 +120,7 @@ async def test_webhooks_refuse_bad_stale_and_oversize_and_publish_valid(stack_en
             async def registered() -> bool:
                 return await mongo[settings.database]["registrations"].count_documents({}) == 1
 
-            await wait_for(registered)
+            await wait_for(registered, timeout_s=120.0)
     finally:
         await mongo.drop_database(settings.database)
         await mongo.close()

@@ -18,7 +18,8 @@ from pymongo import AsyncMongoClient
 from clientbase import topics
 from clientbase.stack.ports import free_ports
 
-from intake_kafka import consume_all, create_intake_topics, new_prefix, produce, wait_for
+from intake_kafka import consume_all, create_intake_topics, new_prefix, produce
+from clientbase.testing.kafka_io import wait_for
 from intake_support import live_clients
 
 pytestmark = pytest.mark.integration
@@ -56,7 +57,7 @@ async def test_two_intake_processes_in_one_group_make_one_client(stack_endpoints
         async def both_ready() -> bool:
             return all([await asyncio.to_thread(ready, port) for port, _ in processes])
 
-        await wait_for(both_ready)
+        await wait_for(both_ready, timeout_s=120.0)
         forms = [lead({"occurred_at": "2026-11-20T10:00:00+03:00", "form_id": "contact", "locale": "ru-RU",
                        "fields": fields}) for _ in range(10) for fields in (
             {"name": "Два Процесса", "phone": "8 (916) 700-00-03", "email": "two.proc@mail.ru"},
@@ -71,7 +72,7 @@ async def test_two_intake_processes_in_one_group_make_one_client(stack_endpoints
         async def all_handled() -> bool:
             return await db["processed_events"].count_documents({}) >= len(forms) + len(calls)
 
-        await wait_for(all_handled)
+        await wait_for(all_handled, timeout_s=120.0)
         assert all(process.poll() is None for _, process in processes), "both processes kept running"
         clients = await live_clients(db)
         assert len(clients) == 1

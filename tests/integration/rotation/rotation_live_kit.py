@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from faststream import TestApp
 from pymongo import AsyncMongoClient
 
+from clientbase.testing.kafka_io import wait_for as poll_until
 from clientbase import topics
 from clientbase.events.inbound import ManagerChanged
 from clientbase.events.outbound import ClientRegistered, LeadSource
@@ -57,12 +58,8 @@ async def commit_offsets(bootstrap: str, group_id: str, offsets: dict[TopicParti
 
 
 async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout: float = 240.0) -> None:
-    """Poll until a condition holds; fail if it never does."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.2)
+    """Poll until a condition holds; rebalances on the shared broker make the default generous."""
+    await poll_until(predicate, timeout_s=timeout)
 
 
 @dataclass
