@@ -1,5 +1,5 @@
 # The two commands: `make run` runs the system, `make test` runs the whole test suite.
-.PHONY: bootstrap run down status feed test docs pin
+.PHONY: bootstrap run down status feed test bench docs pin
 
 bootstrap:
 	@bash deploy/local/bootstrap.sh
@@ -18,6 +18,9 @@ feed:
 
 test: bootstrap
 	uv run --no-sync pytest
+
+bench: bootstrap
+	uv run --no-sync python -m benchmarks.intake.throughput
 
 docs:
 	uv run --no-sync python -m clientbase.readme_tables README.md

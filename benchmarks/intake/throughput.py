@@ -1,12 +1,14 @@
-"""Intake throughput on the real stack, side by side with a bare aiokafka -> pymongo bulk-write loop.
+"""Intake throughput against two floors measured in the same run: bare aiokafka → bulk insert, and equal work.
 
-Run: KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:19092 MONGO_URL=mongodb://127.0.0.1:37017/ \
-     uv run python benchmarks/intake/throughput.py --leads 2000
+Run (it starts its own stack on free ports unless KAFKA_BOOTSTRAP_SERVERS and MONGO_URL are set):
 
-Both loops read the same pre-produced backlog of distinct form leads from a fresh 6-partition topic (so
-consumer-group joins are not counted): the intake figure is leads handled end to end (parse, normalize,
-claim identities, store facts, fold, publish `clients.registered`, mark processed) per second, measured from
-the first to the last handled lead; the baseline decodes JSON and bulk-inserts each fetched batch.
+    uv run --no-sync python -m benchmarks.intake.throughput --existing 10000 --leads 10000
+
+Each phase drains the same pre-produced backlog of form leads (mostly new people, a share of returning
+existing clients) from a 6-partition topic in a process of its own, with its own consumer group, so its CPU
+seconds, peak RSS, MongoDB commands (PyMongo command monitoring) and Kafka requests (counted at aiokafka's
+client) are its own. Rates run from the first handled batch to the last, so group joins are not counted.
+The table is printed and written as JSON.
 """
 
 from __future__ import annotations
@@ -15,162 +17,145 @@ import argparse
 import asyncio
 import json
 import os
-import statistics
-import time
 import uuid
+from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from faststream import TestApp
 from pymongo import AsyncMongoClient
+from rich.console import Console
+from rich.table import Table
 
 from clientbase import topics
 from clientbase.settings import KafkaSettings, LoggingSettings, MongoSettings
 
-from clientbase.mongo import ensure_indexes
+from benchmarks.intake.floors import bare_floor, equal_work_floor
+from benchmarks.intake.workload import create_topics, measured_leads, prefill, produce
+from benchmarks.support.counters import HARNESS_COMMENT
+from benchmarks.support.phases import run_phase
+from benchmarks.support.stack import endpoints_for
 
-from intake.app import create_app
-from intake.domain import IntakePolicy
-from intake.repository import INDEXES, IntakeRepository
-from intake.service import IntakeService
-from intake.settings import Settings
-
-OUTPUTS = (topics.CLIENTS_REGISTERED, topics.CLIENTS_UPDATED, topics.CLIENTS_MERGED, topics.LEADS_REJECTED,
-           topics.SALES_ATTRIBUTED)
-INPUTS = (topics.LEADS_FORM_SUBMITTED, topics.LEADS_CALL_RECEIVED, topics.SALES_RECORDED)
+POLL_S = 1.0
 
 
-def lead(n: int) -> bytes:
-    """One distinct, valid form lead."""
-    return json.dumps({
-        "event_id": str(uuid.uuid4()), "occurred_at": "2026-11-20T10:00:00+03:00", "form_id": "bench",
-        "utm": {"source": "google"}, "fields": {"name": f"Тест {n}", "phone": f"8 916 {n // 10000 % 1000:03d}"
-                                                 f" {n % 10000:04d}", "email": f"bench{n}@mail.ru"},
-        "consents": [{"channel": "email", "granted": True, "text": "ok", "text_version": "1"}], "locale": "ru-RU",
-    }).encode()
+async def intake_phase(bootstrap: str, mongo_url: str, prefix: str, database: str, count: int
+                       ) -> tuple[int, float]:
+    """One intake process (the real app, batch subscribers) drains the backlog; return (leads, seconds)."""
+    from intake.app import create_app
+    from intake.settings import Settings
 
-
-async def prepare(bootstrap: str, prefix: str, count: int) -> None:
-    """Create the prefixed topics and produce the backlog."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(prefix + t.name, t.partitions, 1) for t in (*INPUTS, *OUTPUTS)]
-                                  + [NewTopic(prefix + t.dlq, 1, 1) for t in INPUTS])
-    finally:
-        await admin.close()
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
-    await producer.start()
-    try:
-        futures = [await producer.send(prefix + topics.LEADS_FORM_SUBMITTED.name, lead(n), key=str(n).encode())
-                   for n in range(count)]
-        await asyncio.gather(*futures)
-    finally:
-        await producer.stop()
-
-
-async def run_intake(bootstrap: str, mongo_url: str, prefix: str, count: int, consumers: int) -> float:
-    """Handle the backlog with one intake replica; return leads per second."""
-    settings = Settings(database=f"bench_intake_{prefix.strip('.')}", group_id=f"bench-{prefix.strip('.')}",
-                        topic_prefix=prefix, consumers_per_topic=consumers,
+    settings = Settings(database=database, group_id=f"bench-intake-{prefix.strip('.')}", topic_prefix=prefix,
                         kafka=KafkaSettings(bootstrap_servers=bootstrap), mongo=MongoSettings(url=mongo_url),
                         logging=LoggingSettings(level="WARNING"))
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url, tz_aware=True)
-    db = mongo[settings.database]
+    events = mongo[database]["processed_events"]
     try:
         async with TestApp(create_app(settings)):
-            while await db["processed_events"].count_documents({}) < count:
-                await asyncio.sleep(0.5)
-        times = [d["processed_at"] async for d in db["processed_events"].find({}, projection={"processed_at": 1})]
-        span = (max(times) - min(times)).total_seconds()
-        return count / span
+            while await _handled(events) < count:
+                await asyncio.sleep(POLL_S)
+        first = await events.find({"state": "claimed"}, comment=HARNESS_COMMENT).sort("claimed_at", 1).limit(1).to_list()
+        last = await events.find({"state": "done"}, comment=HARNESS_COMMENT).sort("processed_at", -1).limit(1).to_list()
+        return count, (last[0]["processed_at"] - first[0]["claimed_at"]).total_seconds()
     finally:
-        await mongo.drop_database(settings.database)
         await mongo.close()
 
 
-class _NoPublisher:
-    """Publisher that drops events, to time the use case alone."""
+async def _handled(events: Any) -> int:
+    """Events the service finished, read with the harness's comment so the counters leave it out."""
+    marks = await events.find({"state": "done"}, projection={"count": 1}, comment=HARNESS_COMMENT).to_list()
+    return sum(int(m.get("count", 1)) for m in marks)
 
-    async def publish(self, topic: Any, event: Any, *, key: str) -> None:
-        """Drop one event."""
+
+async def setup(bootstrap: str, mongo_url: str, run: str, existing: int, leads: int, returning: float) -> dict[str, str]:
+    """Topics, the backlog and the prefilled databases of one run."""
+    prefix = f"bench{run}."
+    await create_topics(bootstrap, prefix)
+    await create_topics(bootstrap, "floor." + prefix)
+    names = {"prefix": prefix, "intake_db": f"bench_{run}_intake", "floor_db": f"bench_{run}_floor",
+             "bare_db": f"bench_{run}_bare"}
+    await asyncio.gather(prefill(mongo_url, names["intake_db"], existing),
+                         prefill(mongo_url, names["floor_db"], existing))
+    await produce(bootstrap, prefix + topics.LEADS_FORM_SUBMITTED.name, measured_leads(leads, existing, returning))
+    return names
 
 
-async def run_use_case(mongo_url: str, count: int) -> float:
-    """The intake use case alone (no Kafka, no consumer bookkeeping) on the same leads; return leads per second."""
-    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url, tz_aware=True)
-    db = mongo[f"bench_usecase_{uuid.uuid4().hex[:8]}"]
-    await ensure_indexes(db, INDEXES)
-    service = IntakeService(IntakeRepository(db), _NoPublisher(), IntakePolicy())
-    bodies = [lead(n) for n in range(count)]
+async def cleanup(mongo_url: str, names: dict[str, str]) -> None:
+    """Drop the run's databases."""
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
     try:
-        started = time.perf_counter()
-        for body in bodies:
-            await service.ingest(topics.LEADS_FORM_SUBMITTED, body)
-        return count / (time.perf_counter() - started)
+        for key in ("intake_db", "floor_db", "bare_db"):
+            await mongo.drop_database(names[key])
     finally:
-        await mongo.drop_database(db.name)
         await mongo.close()
 
 
-async def run_baseline(bootstrap: str, mongo_url: str, prefix: str, count: int) -> float:
-    """Consume the same backlog with bare aiokafka and bulk-insert each batch; return events per second."""
-    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url, tz_aware=True)
-    db = mongo[f"bench_baseline_{prefix.strip('.')}"]
-    consumer = AIOKafkaConsumer(prefix + topics.LEADS_FORM_SUBMITTED.name, bootstrap_servers=bootstrap,
-                                group_id=f"bench-baseline-{prefix.strip('.')}", auto_offset_reset="earliest",
-                                enable_auto_commit=False)
-    await consumer.start()
-    handled, started = 0, None
+def measure(bootstrap: str, mongo_url: str, existing: int, leads: int, returning: float) -> dict[str, Any]:
+    """One row: the two floors and intake on the same backlog."""
+    run = uuid.uuid4().hex[:8]
+    names = asyncio.run(setup(bootstrap, mongo_url, run, existing, leads, returning))
+    topic = names["prefix"] + topics.LEADS_FORM_SUBMITTED.name
     try:
-        while handled < count:
-            batch = await consumer.getmany(timeout_ms=500, max_records=500)
-            records = [r for rs in batch.values() for r in rs]
-            if not records:
-                continue
-            started = started or time.perf_counter()
-            docs = [{"_id": (body := json.loads(r.value))["event_id"], "body": body} for r in records]
-            await db["leads"].insert_many(docs, ordered=False)
-            await consumer.commit()
-            handled += len(records)
-        return count / (time.perf_counter() - started) if started else 0.0
+        bare = run_phase(bare_floor, bootstrap=bootstrap, mongo_url=mongo_url, topic=topic, group=f"bare-{run}",
+                         database=names["bare_db"], count=leads)
+        equal = run_phase(equal_work_floor, bootstrap=bootstrap, mongo_url=mongo_url, topic=topic,
+                          group=f"equal-{run}", database=names["floor_db"], count=leads)
+        intake = run_phase(intake_phase, bootstrap=bootstrap, mongo_url=mongo_url, prefix=names["prefix"],
+                           database=names["intake_db"], count=leads)
     finally:
-        await consumer.stop()
-        await mongo.drop_database(db.name)
-        await mongo.close()
+        asyncio.run(cleanup(mongo_url, names))
+    return {"existing": existing, "leads": leads, "returning_share": returning, "bare": bare, "equal_work": equal,
+            "intake": intake, "ratio_to_bare": intake["events_per_s"] / bare["events_per_s"],
+            "ratio_to_equal_work": intake["events_per_s"] / equal["events_per_s"]}
 
 
-async def main() -> None:
-    """Run both loops on the same backlog size and print the figures."""
+def table(rows: list[dict[str, Any]]) -> Table:
+    """The figures as one table."""
+    out = Table(title="intake throughput vs floors (same run, same machine)")
+    for column in ("backend", "existing", "leads", "phase", "events/s", "ratio", "mongo w/ev", "mongo r/ev", "kafka req/ev",
+                   "cpu s", "peak RSS MB", "commit fails"):
+        out.add_column(column, justify="right")
+    for row in rows:
+        for phase in ("bare", "equal_work", "intake"):
+            f = row[phase]
+            ratio = (f"{row['ratio_to_bare']:.2f} bare / {row['ratio_to_equal_work']:.2f} equal"
+                     if phase == "intake" else "")
+            out.add_row(row["backend"], str(row["existing"]), str(row["leads"]), phase, f"{f['events_per_s']:.0f}", ratio,
+                        f"{f['mongo_writes_per_event']:.3f}", f"{f['mongo_reads_per_event']:.3f}",
+                        f"{f['kafka_requests_per_event']:.3f}", f"{f['cpu_s']:.1f}", f"{f['peak_rss_mb']:.0f}",
+                        str(f["commit_failures"]))
+    return out
+
+
+def main() -> None:
+    """Measure each requested (backend, existing clients) row and print and save the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--leads", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--consumers", type=int, nargs="+", default=[1, 6],
-                        help="Kafka consumers per topic in the intake process; one figure for each.")
+    parser.add_argument("--leads", type=int, default=10_000, help="measured leads per row")
+    parser.add_argument("--rows", nargs="+",
+                        default=["postgresql:10000", "postgresql:100000", "sqlite:10000:250"],
+                        help="BACKEND:EXISTING_CLIENTS[:LEADS] per row; the backend of the FerretDB stack this command "
+                        "starts (postgresql or sqlite; with KAFKA_BOOTSTRAP_SERVERS and MONGO_URL set, the given "
+                        "servers are used instead)")
+    parser.add_argument("--returning", type=float, default=0.2, help="share of measured leads from existing clients")
+    parser.add_argument("--json", type=Path, default=Path("benchmarks/results/intake.json"))
     args = parser.parse_args()
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
-    mongo_url = os.environ.get("MONGO_URL", "mongodb://127.0.0.1:27017/")
-    intake_rates: dict[int, list[float]] = {n: [] for n in args.consumers}
-    baseline_rates: list[float] = []
-    for _ in range(args.rounds):
-        for consumers in args.consumers:
-            prefix = f"bench{uuid.uuid4().hex[:8]}."
-            await prepare(bootstrap, prefix, args.leads)
-            if consumers == args.consumers[0]:
-                baseline_rates.append(await run_baseline(bootstrap, mongo_url, prefix, args.leads))
-            intake_rates[consumers].append(await run_intake(bootstrap, mongo_url, prefix, args.leads, consumers))
-    baseline = statistics.median(baseline_rates)
-    use_case = await run_use_case(mongo_url, args.leads)
-    print(f"leads per run:            {args.leads} distinct form leads, 6 partitions, rounds: {args.rounds}")
-    print(f"bare aiokafka -> bulk:    {baseline:8.1f} events/s")
-    print(f"use case only, 1 task:    {use_case:8.1f} leads/s  ({1000 / use_case:6.2f} ms per lead, no Kafka, "
-          "no consumer bookkeeping)")
-    for consumers, rates in intake_rates.items():
-        rate = statistics.median(rates)
-        print(f"intake, {consumers} consumer(s):    {rate:8.1f} leads/s  ({1000 / rate:6.2f} ms per lead, "
-              f"ratio to baseline {rate / baseline:.3f})")
+    console = Console(width=180)
+    rows = []
+    wanted: dict[str, list[tuple[int, int]]] = {}
+    for row in args.rows:
+        backend, existing, *leads = row.split(":")
+        wanted.setdefault(backend, []).append((int(existing), int(leads[0]) if leads else args.leads))
+    for backend, sizes in wanted.items():
+        with endpoints_for(backend) as (bootstrap, mongo_url, label):
+            for existing, leads in sizes:
+                console.log(f"{label}: prefilling {existing} clients, then {leads} leads through 3 phases")
+                rows.append({"backend": label, **measure(bootstrap, mongo_url, existing, leads, args.returning)})
+                console.print(table(rows[-1:]))
+                args.json.parent.mkdir(parents=True, exist_ok=True)
+                args.json.write_text(json.dumps(rows, indent=2, default=str))
+    console.print(table(rows))
+    console.print(f"written: {args.json}")
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    main()

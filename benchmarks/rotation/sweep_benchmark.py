@@ -43,6 +43,11 @@ class CountingPublisher:
         self.bytes += len(event.model_dump_json())
         self.count += 1
 
+    async def publish_all(self, items: Any) -> None:
+        """Serialize and count several events."""
+        for topic, event, key in items:
+            await self.publish(topic, event, key=key)
+
 
 def client_doc(i: int, managers: int, due_every: int) -> dict[str, Any]:
     """One ownership document; every `due_every`-th client is past a threshold (alternating triggers)."""

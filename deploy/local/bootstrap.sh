@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what ClientBase needs on a fresh machine: Debian packages when missing, uv, the Python
-# workspace, the Kafka jars (through Maven) and the FerretDB build (through Go); reuses caches.
+# Installs what ClientBase needs on a fresh machine: Debian packages when missing (Java, Maven, git,
+# PostgreSQL), uv, the Python workspace, the Kafka jars (through Maven) and the FerretDB and Mailpit
+# builds (through Go); reuses caches.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -21,7 +22,16 @@ packages=()
 command -v java >/dev/null 2>&1 || packages+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || packages+=(maven)
 command -v git >/dev/null 2>&1 || packages+=(git)
+# The stack runs Debian's PostgreSQL server binaries from /usr/lib/postgresql/<version>/bin (FerretDB's backend).
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || packages+=(postgresql)
 [ ${#packages[@]} -eq 0 ] || apt_install "${packages[@]}"
+
+# PostgreSQL refuses to run as root: a root stack runs it as this unprivileged user (Debian's package makes it).
+pg_user=${CLIENTBASE_POSTGRES_USER:-postgres}
+if [ "$(id -u)" -eq 0 ] && ! id "$pg_user" >/dev/null 2>&1; then
+    log "creating the system user $pg_user to run PostgreSQL"
+    useradd --system --user-group --no-create-home --shell /usr/sbin/nologin "$pg_user"
+fi
 
 java_major=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1)
 if [ "${java_major:-0}" -lt 17 ]; then
@@ -29,7 +39,7 @@ if [ "${java_major:-0}" -lt 17 ]; then
 fi
 
 if ! command -v go >/dev/null 2>&1; then
-    log "Go 1.24 or newer is needed to build FerretDB (Debian's golang is too old); install Go and retry"; exit 1
+    log "Go 1.24.3 or newer is needed to build FerretDB and Mailpit (Debian's golang is too old); install Go and retry"; exit 1
 fi
 
 python=${PYTHON:-python3}
@@ -46,5 +56,5 @@ fi
 log "syncing the Python workspace"
 uv sync --quiet --python "$python"
 
-log "preparing Kafka jars and the FerretDB build (cached)"
+log "preparing the Kafka jars and the FerretDB and Mailpit builds (cached)"
 uv run --no-sync clientbase-stack prepare

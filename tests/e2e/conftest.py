@@ -12,7 +12,7 @@ import pytest
 
 from clientbase.stack.config import StackConfig, default_cache_dir
 from clientbase.stack.ports import free_ports
-from clientbase.system.launcher import SystemLauncher
+from clientbase.system.launcher import SMS_SINK_PORT_ENV, SystemLauncher
 from clientbase.system.services import SERVICES
 
 
@@ -35,10 +35,11 @@ def running_system(stack_endpoints, tmp_path_factory: pytest.TempPathFactory) ->
     tests use those topics.
     """
     run_id = uuid.uuid4().hex[:8]
-    ports = free_ports(len(SERVICES) + 3)
-    saved = {spec.port_env: os.environ.get(spec.port_env) for spec in SERVICES}
+    ports = free_ports(len(SERVICES) + 4)
+    saved = {name: os.environ.get(name) for name in (*(spec.port_env for spec in SERVICES), SMS_SINK_PORT_ENV)}
     for spec, port in zip(SERVICES, ports, strict=False):
         os.environ[spec.port_env] = str(port)
+    os.environ[SMS_SINK_PORT_ENV] = str(ports[len(SERVICES)])
     config = StackConfig(state_dir=Path(tmp_path_factory.mktemp("system")), cache_dir=default_cache_dir(),
                          kafka_port=ports[-3], kafka_controller_port=ports[-2], mongo_port=ports[-1])
     launcher = SystemLauncher(config)

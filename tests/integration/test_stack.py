@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, MongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -116,5 +116,26 @@ def test_second_up_reuses_running_servers_and_down_stops_them(tmp_path: Path) ->
     finally:
         stack.down()
 
+    assert set(status) == {"ferretdb", "kafka", "mailpit"} | ({"postgres"} if stack.config.uses_postgres else set())
     assert not any(entry["running"] for entry in stack.status().values())
     assert not list((tmp_path / "run").glob("*.pid"))
+
+
+def test_sqlite_backend_runs_ferretdb_without_postgres(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLIENTBASE_MONGO_BACKEND", "sqlite")
+    stack = LocalStack.ephemeral(tmp_path)
+    try:
+        endpoints = stack.up()
+        client: MongoClient = MongoClient(endpoints.mongo_url, serverSelectionTimeoutMS=10_000)
+        try:
+            client.sqlite_check.items.insert_one({"_id": "one", "n": 1})
+            assert client.sqlite_check.items.find_one({"_id": "one"}) == {"_id": "one", "n": 1}
+        finally:
+            client.close()
+
+        assert endpoints.postgres_url is None
+        assert set(stack.status()) == {"ferretdb", "kafka", "mailpit"}
+        assert (tmp_path / "data" / "ferretdb").is_dir()
+        assert not (tmp_path / "data" / "postgres").exists()
+    finally:
+        stack.down()

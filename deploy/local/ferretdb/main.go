@@ -1,4 +1,4 @@
-// Command ferretdb runs an embedded FerretDB v1 with the SQLite backend for local development and tests.
+// Command ferretdb runs an embedded FerretDB v1, on PostgreSQL or SQLite, for local development and tests.
 package main
 
 import (
@@ -15,7 +15,9 @@ import (
 
 func main() {
 	listen := flag.String("listen-addr", "127.0.0.1:27017", "TCP address to listen on")
-	dataDir := flag.String("sqlite-dir", "data", "directory for the SQLite databases")
+	handler := flag.String("handler", "postgresql", "backend: postgresql or sqlite")
+	postgresqlURL := flag.String("postgresql-url", "postgres://127.0.0.1:5432/ferretdb", "PostgreSQL connection string for the postgresql handler")
+	dataDir := flag.String("sqlite-dir", "data", "directory for the SQLite databases of the sqlite handler")
 	logLevel := flag.String("log-level", "warn", "log level: debug, info, warn or error")
 	flag.Parse()
 
@@ -26,17 +28,26 @@ func main() {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
-	if err := os.MkdirAll(*dataDir, 0o755); err != nil {
-		fmt.Fprintln(os.Stderr, "cannot create data directory:", err)
-		os.Exit(1)
+	config := &ferretdb.Config{
+		Listener: ferretdb.ListenerConfig{TCP: *listen},
+		Handler:  *handler,
+		Logger:   logger,
+	}
+	switch *handler {
+	case "postgresql":
+		config.PostgreSQLURL = *postgresqlURL
+	case "sqlite":
+		if err := os.MkdirAll(*dataDir, 0o755); err != nil {
+			fmt.Fprintln(os.Stderr, "cannot create data directory:", err)
+			os.Exit(1)
+		}
+		config.SQLiteURL = "file:" + *dataDir + "/"
+	default:
+		fmt.Fprintf(os.Stderr, "bad -handler %q: want postgresql or sqlite\n", *handler)
+		os.Exit(2)
 	}
 
-	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: *listen},
-		Handler:   "sqlite",
-		SQLiteURL: "file:" + *dataDir + "/",
-		Logger:    logger,
-	})
+	f, err := ferretdb.New(config)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cannot start FerretDB:", err)
 		os.Exit(1)
@@ -45,7 +56,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	logger.Warn("ferretdb listening", "addr", *listen, "sqlite_dir", *dataDir)
+	logger.Warn("ferretdb listening", "addr", *listen, "handler", *handler)
 	if err := f.Run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "FerretDB stopped with error:", err)
 		os.Exit(1)

@@ -37,6 +37,7 @@ def create_mongo_client(settings: MongoSettings, app_name: str) -> AsyncMongoCli
         appname=app_name,
         serverSelectionTimeoutMS=settings.server_selection_timeout_ms,
         tz_aware=True,
+        maxPoolSize=settings.max_pool_size,
     )
 
 

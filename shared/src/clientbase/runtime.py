@@ -10,6 +10,7 @@ import structlog
 from faststream.asgi import AsgiFastStream
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from faststream.middlewares import AckPolicy
 from faststream.specification import AsyncAPI
 from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
@@ -19,10 +20,11 @@ from clientbase.events.contract import model_for
 from clientbase.kafka.broker import create_broker
 from clientbase.kafka.dead_letter import DeadLetterer
 from clientbase.kafka.publishing import EventPublisher
-from clientbase.kafka.reliability import ConsumerReliability
+from clientbase.kafka.reliability import BatchHandler, ConsumerReliability
 from clientbase.kafka.stores import CONSUMER_INDEXES
 from clientbase.logging import configure_logging, route_server_logs_to_root
 from clientbase.mongo import IndexSpec, create_mongo_client, ensure_indexes, ping
+from clientbase.mongo_reads import KeyedReads, detect_strategy
 from clientbase.settings import ServiceSettings
 from clientbase.topics import TOPICS
 from clientbase.http import make_health_route, make_metrics_route, make_ready_route
@@ -30,6 +32,11 @@ from clientbase.http import make_health_route, make_metrics_route, make_ready_ro
 log = structlog.get_logger(__name__)
 
 SPEC_VERSION = "1.0.0"
+
+
+async def raw_batch(message: Any) -> None:
+    """Decoder that leaves a batch undecoded: handlers read the raw records, so bad bytes reach the use case."""
+    return None
 
 
 class ServiceRuntime:
@@ -44,11 +51,12 @@ class ServiceRuntime:
         self.broker: KafkaBroker = create_broker(
             settings.kafka,
             client_id=service,
-            middlewares=[KafkaPrometheusMiddleware(registry=self.registry, app_name=service), self.reliability],
+            middlewares=[KafkaPrometheusMiddleware(registry=self.registry, app_name=service)],
         )
         self.publisher = EventPublisher(self.broker, self._declare_publications())
         self._mongo: AsyncMongoClient[dict[str, Any]] | None = None
         self._db: AsyncDatabase[dict[str, Any]] | None = None
+        self.reads = KeyedReads()
 
     def _declare_publications(self) -> dict[str, Any]:
         """Declare a publisher for every registry topic this service produces, so AsyncAPI documents it."""
@@ -73,8 +81,9 @@ class ServiceRuntime:
         self._mongo = create_mongo_client(self.settings.mongo, app_name=self.service)
         self._db = self._mongo[self.settings.database]
         await ensure_indexes(self._db, self.indexes)
-        self.reliability.attach(self._db, DeadLetterer(self.broker))
-        log.info("service.mongo_connected", database=self.settings.database)
+        self.reads = KeyedReads(await detect_strategy(self._db, self.settings.mongo.read_strategy))
+        self.reliability.attach(self._db, DeadLetterer(self.broker), self.reads)
+        log.info("service.mongo_connected", database=self.settings.database, read_strategy=self.reads.strategy)
 
     async def close(self) -> None:
         """Close the MongoDB client."""
@@ -99,6 +108,20 @@ class ServiceRuntime:
             yield
         finally:
             await self.close()
+
+    def batch_options(self, **overrides: Any) -> dict[str, Any]:
+        """Subscriber options of a reliable batch consumer: ack after the effect, bounded batches, never evicted."""
+        consumer = self.settings.reliability
+        return {
+            "group_id": self.settings.group_id, "ack_policy": AckPolicy.NACK_ON_ERROR, "auto_offset_reset": "earliest",
+            "batch": True, "max_records": consumer.batch_max_records, "batch_timeout_ms": consumer.batch_timeout_ms,
+            "max_poll_interval_ms": consumer.max_poll_interval_ms, "session_timeout_ms": consumer.session_timeout_ms,
+            "heartbeat_interval_ms": consumer.heartbeat_interval_ms, "decoder": raw_batch, **overrides,
+        }
+
+    async def handle_batch(self, message: Any, handler: BatchHandler) -> None:
+        """Run a batch subscriber's handler under the reliability kit."""
+        await self.reliability.run(message.raw_message, handler)
 
     def include(self, routers: Iterable[KafkaRouter]) -> None:
         """Register the service's subscribers."""

@@ -33,6 +33,11 @@ class MongoSettings(BaseSettings):
 
     url: SecretStr = Field(SecretStr("mongodb://127.0.0.1:27017/"), description="MongoDB connection string.")
     server_selection_timeout_ms: int = Field(5000, description="How long to wait for a reachable server.")
+    read_strategy: Literal["auto", "in", "point"] = Field(
+        "auto", description="Bulk reads by key: `in` (one `$in` query, MongoDB), `point` (concurrent equality "
+        "lookups, FerretDB v1, which never pushes `$in` down) or `auto` (asks the server which it is).",
+    )
+    max_pool_size: int = Field(64, ge=1, description="Most connections the client opens to the server.")
 
 
 class ReliabilitySettings(BaseSettings):
@@ -43,6 +48,19 @@ class ReliabilitySettings(BaseSettings):
     max_attempts: int = Field(5, ge=1, description="Deliveries of one message before it goes to <topic>.dlq.")
     backoff_initial_s: float = Field(0.2, ge=0, description="Pause before the first redelivery.")
     backoff_max_s: float = Field(5.0, ge=0, description="Longest pause between redeliveries.")
+    batch_max_records: int = Field(500, ge=1, description="Most records one poll hands to a batch handler.")
+    batch_timeout_ms: int = Field(100, ge=1, description="How long a poll waits for records before handling fewer.")
+    max_poll_interval_ms: int = Field(
+        900_000, ge=10_000,
+        description="Longest pause between polls before the broker evicts the consumer; far above a batch's worst "
+        "case (batch size x slowest database round trip), so a slow database slows the service but never "
+        "triggers a rebalance.",
+    )
+    session_timeout_ms: int = Field(
+        30_000, ge=6_000, description="Heartbeat silence after which the broker evicts the consumer (heartbeats run "
+        "in the background, independent of batch handling).",
+    )
+    heartbeat_interval_ms: int = Field(3_000, ge=500, description="How often the consumer sends heartbeats.")
 
 
 class LoggingSettings(BaseSettings):

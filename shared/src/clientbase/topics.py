@@ -17,6 +17,7 @@ class Topic:
     producers: tuple[str, ...]
     consumers: tuple[str, ...]
     description: str
+    retention_ms: int = -1  # events are kept: metrics rebuilds and intake replays read topics from the start
 
     @property
     def dlq(self) -> str:
@@ -41,7 +42,7 @@ ACTIVITIES_RECORDED = Topic(
     "A manager worked with a client (call, email, meeting, note, handover report).",
 )
 MANAGERS_CHANGED = Topic(
-    "managers.changed", 3, "manager_id", ("HR / admin tooling",), ("rotation", "notify"),
+    "managers.changed", 3, "manager_id", ("HR / admin tooling",), ("rotation", "notify", "metrics"),
     "A manager was added or changed: grade, status, capacity, regions, languages.",
 )
 NOTIFICATIONS_REQUESTED = Topic(
@@ -125,6 +126,11 @@ def topic_named(name: str) -> Topic:
         if topic.name == name:
             return topic
     raise KeyError(name)
+
+
+def topic_configs() -> dict[str, dict[str, str]]:
+    """The configuration every registry topic and its dead-letter twin is created with (retention)."""
+    return {name: {"retention.ms": str(topic.retention_ms)} for topic in TOPICS for name in (topic.name, topic.dlq)}
 
 
 def all_topic_names_and_partitions() -> list[tuple[str, int]]:

@@ -10,7 +10,8 @@ import pytest
 from pydantic import SecretStr
 
 from intake.settings import Settings
-from intake.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignedWebhook, check_signature, sign
+from clientbase.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, check_signature, sign
+from intake.webhooks import SignedWebhook
 
 NOW = 1_800_000_000
 SECRET = b"s3cret"

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from aiokafka import ConsumerRecord
 from faststream.kafka import TestKafkaBroker
 
 from clientbase.events.envelope import Envelope
 from clientbase.events.inbound import ManagerChanged
 from clientbase.events.outbound import ClientRegistered, LeadSource
+from clientbase.kafka.reliability import Delivery
 from clientbase.runtime import ServiceRuntime
 from clientbase.settings import KafkaSettings, MongoSettings
 from clientbase.topics import Topic
 
+from rotation.batch import RotationBatches
 from rotation.handlers import build_router
 from rotation.repository import RotationRepository
 from rotation.app import build_runtime
@@ -39,6 +42,11 @@ class Recorder:
         self.events.append((topic.name, event))
         await self.inner.publish(topic, event, key=key)
 
+    async def publish_all(self, items: Any) -> None:
+        items = list(items)
+        self.events.extend((topic.name, event) for topic, event, _ in items)
+        await self.inner.publish_all(items)
+
     def of(self, topic: Topic) -> list[Any]:
         return [e for name, e in self.events if name == topic.name]
 
@@ -56,6 +64,10 @@ class Harness:
     @property
     def service(self) -> RotationService:
         return RotationService(RotationRepository(self.runtime.db), self.recorder, self.settings.rules())
+
+    @property
+    def batches(self) -> RotationBatches:
+        return RotationBatches(self.service, self.runtime.reads, retry_batch_size=self.settings.unassigned_retry_batch_size)
 
     @property
     def sweeper(self) -> Sweeper:
@@ -103,3 +115,18 @@ async def harness(stack_endpoints: Any) -> AsyncIterator[Harness]:
 def days_ago(n: float) -> datetime:
     """A moment n days before the tests' clock."""
     return NOW - timedelta(days=n)
+
+
+def records(topic: Topic, events: list[Any], *, first_offset: int = 0) -> list[ConsumerRecord[bytes, bytes]]:
+    """Kafka records carrying events as an outside producer would publish them (one partition, in order)."""
+    out = []
+    for n, event in enumerate(events):
+        body = event if isinstance(event, bytes) else event.model_dump_json().encode()
+        headers = [] if isinstance(event, bytes) else [("event_id", event.event_id.encode())]
+        out.append(ConsumerRecord(topic.name, 0, first_offset + n, 0, 0, None, body, None, 0, len(body), headers))
+    return out
+
+
+def deliveries(topic: Topic, events: list[Any], *, redelivered: bool = False) -> list[Delivery]:
+    """The deliveries the reliability kit hands a batch handler for these events."""
+    return [replace(Delivery.of(r), redelivered=redelivered) for r in records(topic, events)]

@@ -169,7 +169,7 @@ async def test_load_and_balance_counters_match_the_records_despite_repeated_effe
     assert counted["m-b"][0] + counted["m-c"][0] == 5, "the merged client no longer counts"
 
 
-async def test_a_client_nobody_could_take_is_assigned_by_a_later_sweep(harness: Harness) -> None:
+async def test_a_client_nobody_could_take_is_assigned_when_a_manager_becomes_available(harness: Harness) -> None:
     await roster(harness, manager("m-away", status="on_leave"))
     await harness.send(topics.CLIENTS_REGISTERED, registered("c-1", days_ago(2)))
     [deferred] = harness.recorder.of(topics.ROTATIONS_DEFERRED)
@@ -177,9 +177,18 @@ async def test_a_client_nobody_could_take_is_assigned_by_a_later_sweep(harness: 
     await harness.sweeper.sweep(NOW)
     assert harness.recorder.of(topics.CLIENTS_ASSIGNED) == []
     assert [e.attempt for e in harness.recorder.of(topics.ROTATIONS_DEFERRED)] == [0, 1]
-    await roster(harness, manager("m-ru"))
+    await roster(harness, manager("m-ru"))  # no sweep: the roster change itself retries the waiting client
+    [assigned] = harness.recorder.of(topics.CLIENTS_ASSIGNED)
+    assert (assigned.client_id, assigned.manager_id, assigned.reason) == ("c-1", "m-ru", "initial")
+    assert assigned.occurred_at == NOW, "as of the later of the registration and the roster change"
+    assert (await harness.sweeper.sweep(NOW)).unassigned_retried == 0
+
+
+async def test_a_sweep_still_assigns_a_waiting_client_as_a_backstop(harness: Harness) -> None:
+    await roster(harness, manager("m-away", status="on_leave"))
+    await harness.send(topics.CLIENTS_REGISTERED, registered("c-1", days_ago(2)))
+    await harness.runtime.db["managers"].update_one({"_id": "m-away"}, {"$set": {"status": "active"}})
     report = await harness.sweeper.sweep(NOW)
     assert report.unassigned_retried == 1
     [assigned] = harness.recorder.of(topics.CLIENTS_ASSIGNED)
-    assert (assigned.client_id, assigned.manager_id, assigned.reason) == ("c-1", "m-ru", "initial")
-    assert (await harness.sweeper.sweep(NOW)).unassigned_retried == 0
+    assert (assigned.client_id, assigned.manager_id) == ("c-1", "m-away")

@@ -1,18 +1,20 @@
-"""The reliability kit inside FastStream's in-memory TestKafkaBroker (MongoDB is the real server)."""
+"""The batch reliability kit inside FastStream's in-memory TestKafkaBroker (MongoDB is the real server)."""
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
-import pytest
 import structlog
 from faststream import TestApp
 from faststream.kafka import KafkaMessage, KafkaRouter, TestKafkaBroker
 from faststream.middlewares import AckPolicy
 from pydantic import BaseModel
 
+from clientbase.kafka.reliability import Delivery
+from clientbase.kafka.stores import handled_events
 from clientbase.runtime import ServiceRuntime
 from clientbase.settings import KafkaSettings, MongoSettings, ReliabilitySettings, ServiceSettings
 
@@ -34,14 +36,22 @@ def make_runtime(stack_endpoints: Any) -> ServiceRuntime:
     ))
 
 
-async def test_duplicates_are_skipped_and_logs_carry_the_envelope_ids(stack_endpoints: Any) -> None:
+async def test_duplicates_are_skipped_and_replayed_records_carry_the_envelope_ids(stack_endpoints: Any) -> None:
     runtime = make_runtime(stack_endpoints)
     handled: list[dict[str, Any]] = []
     router = KafkaRouter()
 
-    @router.subscriber("component.ping", group_id=runtime.settings.group_id, ack_policy=AckPolicy.NACK_ON_ERROR)
-    async def handle(event: Ping) -> None:
-        handled.append({"n": event.n, **structlog.contextvars.get_contextvars()})
+    async def handle(batch: Sequence[Delivery]) -> None:
+        for delivery in batch:
+            event = Ping.model_validate_json(delivery.body)
+            handled.append({"n": event.n, "redelivered": delivery.redelivered,
+                            **structlog.contextvars.get_contextvars()})
+        if any(Ping.model_validate_json(d.body).n == 3 for d in batch) and len(batch) > 1:
+            raise ConnectionError("a batch with n=3 fails as a whole, then is replayed record by record")
+
+    @router.subscriber("component.ping", **runtime.batch_options())
+    async def on_ping(msg: KafkaMessage) -> None:
+        await runtime.handle_batch(msg, handle)
 
     runtime.include([router])
     app = runtime.build_app("component test")
@@ -50,19 +60,31 @@ async def test_duplicates_are_skipped_and_logs_carry_the_envelope_ids(stack_endp
         await broker.publish(body, "component.ping", headers={"event_id": "e-1", "correlation_id": "lead-9"})
         await broker.publish(body, "component.ping", headers={"event_id": "e-1", "correlation_id": "lead-9"})
         await broker.publish(json.dumps({"event_id": "e-2", "n": 2}).encode(), "component.ping")
-    assert [h["n"] for h in handled] == [1, 2]
-    assert handled[0]["event_id"] == "e-1" and handled[0]["correlation_id"] == "lead-9"
-    assert handled[1]["event_id"] == "e-2" and handled[1]["correlation_id"] == "e-2"
+        await broker.publish_batch(json.dumps({"event_id": "e-3", "n": 3}).encode(),
+                                   json.dumps({"event_id": "e-4", "n": 4}).encode(),
+                                   json.dumps({"event_id": "e-4", "n": 4}).encode(), topic="component.ping")
+        processed = await handled_events(runtime.db)
+    assert [h["n"] for h in handled] == [1, 2, 3, 4, 3, 4], "duplicates skipped, the failed batch replayed"
+    assert "event_id" not in handled[0], "a whole batch binds no single event id"
+    replayed = handled[4:]
+    assert [(h["event_id"], h["redelivered"]) for h in replayed] == [("e-3", True), ("e-4", True)]
+    assert replayed[0]["correlation_id"] == "e-3"
+    assert processed == 4
 
 
-async def test_schema_violation_is_dead_lettered_with_its_origin(stack_endpoints: Any) -> None:
+async def test_schema_violation_is_dead_lettered_alone_with_its_origin(stack_endpoints: Any) -> None:
     runtime = make_runtime(stack_endpoints)
     dead: list[KafkaMessage] = []
+    good: list[int] = []
     router = KafkaRouter()
 
-    @router.subscriber("component.strict", group_id=runtime.settings.group_id, ack_policy=AckPolicy.NACK_ON_ERROR)
-    async def handle(event: Ping) -> None:
-        pytest.fail("an invalid event must not reach the handler")
+    async def handle(batch: Sequence[Delivery]) -> None:
+        events = [Ping.model_validate_json(d.body) for d in batch]
+        good.extend(e.n for e in events)
+
+    @router.subscriber("component.strict", **runtime.batch_options())
+    async def on_strict(msg: KafkaMessage) -> None:
+        await runtime.handle_batch(msg, handle)
 
     @router.subscriber("component.strict.dlq", group_id="dlq-reader", ack_policy=AckPolicy.ACK)
     async def collect(msg: KafkaMessage) -> None:
@@ -71,11 +93,12 @@ async def test_schema_violation_is_dead_lettered_with_its_origin(stack_endpoints
     runtime.include([router])
     app = runtime.build_app("component test")
     async with TestKafkaBroker(runtime.broker) as broker, TestApp(app):
-        await broker.publish(b'{"event_id": "bad", "n": "many"}', "component.strict", key=b"client-1")
+        await broker.publish_batch(b'{"event_id": "ok-1", "n": 1}', b'{"event_id": "bad", "n": "many"}',
+                                   b'{"event_id": "ok-2", "n": 2}', topic="component.strict")
+    assert good == [1, 2], "the good records of the batch are handled once each"
     assert len(dead) == 1
     message = dead[0]
     assert message.body == b'{"event_id": "bad", "n": "many"}'
-    assert message.raw_message.key == b"client-1"
     assert message.headers["x-dlq-origin-topic"] == "component.strict"
     assert message.headers["x-dlq-attempts"] == "1"
     assert message.headers["x-dlq-error-type"] == "ValidationError"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,11 @@ class RecordingPublisher:
     async def publish(self, topic: Topic, event: Envelope, *, key: str) -> None:
         """Remember one event."""
         self.sent.append((topic.name, event, key))
+
+    async def publish_all(self, items: Iterable[tuple[Topic, Envelope, str]]) -> None:
+        """Remember several events in order."""
+        for topic, event, key in items:
+            await self.publish(topic, event, key=key)
 
     def on(self, topic: Topic) -> list[Envelope]:
         """Events published to one topic."""

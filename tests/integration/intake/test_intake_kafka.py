@@ -14,9 +14,10 @@ from pydantic import SecretStr
 from pymongo import AsyncMongoClient
 
 from clientbase import topics
+from clientbase.kafka.stores import handled_events
 
 from intake.app import create_app
-from intake.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from clientbase.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
 from intake_kafka import consume_all, create_intake_topics, intake_settings, new_prefix, produce
 from clientbase.testing.kafka_io import wait_for
@@ -58,7 +59,7 @@ async def test_two_replicas_in_one_group_make_exactly_one_client(stack_endpoints
             expected = 30 + 20 + 1  # distinct leads, plus the bad body that has an event id
 
             async def all_handled() -> bool:
-                return await db["processed_events"].count_documents({}) >= expected
+                return await handled_events(db) >= expected
 
             await wait_for(all_handled, timeout_s=120.0)
             for replica in replicas:

@@ -16,6 +16,7 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from clientbase import topics
+from clientbase.kafka.stores import handled_events
 from clientbase.stack.ports import free_ports
 
 from intake_kafka import consume_all, create_intake_topics, new_prefix, produce
@@ -70,7 +71,7 @@ async def test_two_intake_processes_in_one_group_make_one_client(stack_endpoints
             produce(stack_endpoints.kafka_bootstrap, prefix + topics.LEADS_CALL_RECEIVED.name, calls))
 
         async def all_handled() -> bool:
-            return await db["processed_events"].count_documents({}) >= len(forms) + len(calls)
+            return await handled_events(db) >= len(forms) + len(calls)
 
         await wait_for(all_handled, timeout_s=120.0)
         assert all(process.poll() is None for _, process in processes), "both processes kept running"

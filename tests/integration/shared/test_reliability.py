@@ -6,14 +6,16 @@ import asyncio
 import json
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 from faststream import TestApp
-from faststream.kafka import KafkaRouter
-from faststream.middlewares import AckPolicy
+from faststream.kafka import KafkaMessage, KafkaRouter
 from pydantic import BaseModel
 
+from clientbase.kafka.reliability import Delivery
+from clientbase.kafka.stores import handled_events
 from clientbase.runtime import ServiceRuntime
 from clientbase.settings import KafkaSettings, MongoSettings, ReliabilitySettings, ServiceSettings
 from clientbase.testing.kafka_io import create_topics, produce, read_records, wait_for
@@ -48,16 +50,20 @@ async def test_failed_first_delivery_is_redelivered_and_applied_once(stack_endpo
     deliveries: Counter[str] = Counter()
     router = KafkaRouter()
 
-    @router.subscriber(topic, group_id=runtime.settings.group_id, ack_policy=AckPolicy.NACK_ON_ERROR,
-                       auto_offset_reset="earliest")
-    async def handle(event: Ping) -> None:
-        deliveries[event.event_id] += 1
-        effects = runtime.db["effects"]
-        await effects.update_one({"_id": "total"}, {"$setOnInsert": {"count": 0, "applied": []}}, upsert=True)
-        await effects.update_one({"_id": "total", "applied": {"$ne": event.event_id}},
-                                 {"$inc": {"count": event.n}, "$push": {"applied": event.event_id}})
-        if deliveries[event.event_id] == 1:
-            raise ConnectionError("transient failure after the effect")
+    async def handle(batch: Sequence[Delivery]) -> None:
+        for delivery in batch:
+            event = Ping.model_validate_json(delivery.body)
+            deliveries[event.event_id] += 1
+            effects = runtime.db["effects"]
+            await effects.update_one({"_id": "total"}, {"$setOnInsert": {"count": 0, "applied": []}}, upsert=True)
+            await effects.update_one({"_id": "total", "applied": {"$ne": event.event_id}},
+                                     {"$inc": {"count": event.n}, "$push": {"applied": event.event_id}})
+            if deliveries[event.event_id] == 1:
+                raise ConnectionError("transient failure after the effect")
+
+    @router.subscriber(topic, **runtime.batch_options())
+    async def on_ping(msg: KafkaMessage) -> None:
+        await runtime.handle_batch(msg, handle)
 
     runtime.include([router])
     app = runtime.build_app("test")
@@ -67,12 +73,13 @@ async def test_failed_first_delivery_is_redelivered_and_applied_once(stack_endpo
         await produce(stack_endpoints.kafka_bootstrap, topic, [body, body])  # a duplicate delivery too
 
         async def handled() -> bool:
-            return await runtime.db["processed_events"].count_documents({}) == 1 and deliveries[event_id] >= 2
+            done = await handled_events(runtime.db)
+            return done == 1 and deliveries[event_id] >= 2
 
         await wait_for(handled)
         await asyncio.sleep(1.0)
         effects = await runtime.db["effects"].find({}).to_list()
-    assert deliveries[event_id] == 2, "failed once, redelivered once, the duplicate skipped"
+    assert deliveries[event_id] == 2, "failed once, replayed once, the duplicate skipped"
     assert effects == [{"_id": "total", "count": 7, "applied": [event_id]}]
 
 
@@ -83,12 +90,16 @@ async def test_poison_message_goes_to_dlq_and_partition_moves_on(stack_endpoints
     seen: list[int] = []
     router = KafkaRouter()
 
-    @router.subscriber(topic, group_id=runtime.settings.group_id, ack_policy=AckPolicy.NACK_ON_ERROR,
-                       auto_offset_reset="earliest")
-    async def handle(event: Ping) -> None:
-        seen.append(event.n)
-        if event.n == 13:
-            raise RuntimeError("this message always fails")
+    async def handle(batch: Sequence[Delivery]) -> None:
+        for delivery in batch:
+            event = Ping.model_validate_json(delivery.body)
+            seen.append(event.n)
+            if event.n == 13:
+                raise RuntimeError("this message always fails")
+
+    @router.subscriber(topic, **runtime.batch_options())
+    async def on_ping(msg: KafkaMessage) -> None:
+        await runtime.handle_batch(msg, handle)
 
     runtime.include([router])
     app = runtime.build_app("test")
@@ -102,8 +113,8 @@ async def test_poison_message_goes_to_dlq_and_partition_moves_on(stack_endpoints
 
         await wait_for(good_handled)
 
-    assert seen.count(13) == 3, "three attempts, then dead-lettered"
-    assert seen[-1] == 14
+    assert seen.count(13) == 4, "once in the batch, then three attempts alone, then dead-lettered"
+    assert seen[-1] == 14 and seen.count(14) == 1, "the good record after it is handled once"
     [record] = await read_records(stack_endpoints.kafka_bootstrap, topic + ".dlq", 1)
     headers = {k: v.decode() for k, v in record.headers}
     assert record.value == poison
@@ -122,10 +133,12 @@ async def test_invalid_payload_is_dead_lettered_without_retries(stack_endpoints:
     seen: list[int] = []
     router = KafkaRouter()
 
-    @router.subscriber(topic, group_id=runtime.settings.group_id, ack_policy=AckPolicy.NACK_ON_ERROR,
-                       auto_offset_reset="earliest")
-    async def handle(event: Ping) -> None:
-        seen.append(event.n)
+    async def handle(batch: Sequence[Delivery]) -> None:
+        seen.extend(Ping.model_validate_json(d.body).n for d in batch)
+
+    @router.subscriber(topic, **runtime.batch_options())
+    async def on_ping(msg: KafkaMessage) -> None:
+        await runtime.handle_batch(msg, handle)
 
     runtime.include([router])
     app = runtime.build_app("test")

@@ -52,3 +52,27 @@ def test_changed_inputs_trigger_a_rebuild(tmp_path: Path, inputs: Path) -> None:
     inputs.write_text("<version>2</version>")
 
     assert entry.ensure(writes_artifact) is True
+
+
+def test_inputs_edited_during_a_build_leave_it_incomplete(tmp_path: Path, inputs: Path) -> None:
+    entry = CacheEntry(tmp_path / "cache" / "tool-1", [inputs])
+
+    def edited_midway(directory: Path) -> None:
+        inputs.write_text("<version>2</version>")
+        writes_artifact(directory)
+
+    entry.ensure(edited_midway)
+
+    assert not entry.is_complete()
+    assert entry.ensure(writes_artifact) is True
+
+
+def test_keyed_entries_of_different_inputs_live_apart(tmp_path: Path, inputs: Path) -> None:
+    first = CacheEntry.keyed(tmp_path / "cache", "tool-1", [inputs])
+    inputs.write_text("<version>2</version>")
+    second = CacheEntry.keyed(tmp_path / "cache", "tool-1", [inputs])
+
+    assert first.directory != second.directory
+    assert first.directory.name.startswith("tool-1-")
+    assert second.ensure(writes_artifact) is True
+    assert second.ensure(writes_artifact) is False

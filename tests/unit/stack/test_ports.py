@@ -48,10 +48,11 @@ def test_occupied_port_is_refused_naming_port_and_variable(occupied_port: int) -
 
 
 def test_up_refuses_before_preparing_anything(tmp_path: Path, occupied_port: int) -> None:
-    mongo_port, controller_port = free_ports(2)
+    mongo_port, controller_port, postgres_port, smtp_port, mailpit_port = free_ports(5)
     config = StackConfig(
         state_dir=tmp_path / "state", cache_dir=tmp_path / "cache", kafka_port=occupied_port,
-        kafka_controller_port=controller_port, mongo_port=mongo_port,
+        kafka_controller_port=controller_port, mongo_port=mongo_port, postgres_port=postgres_port,
+        smtp_port=smtp_port, mailpit_port=mailpit_port,
     )
 
     with pytest.raises(PortInUseError) as refused:
@@ -65,12 +66,15 @@ def test_up_refuses_before_preparing_anything(tmp_path: Path, occupied_port: int
 def test_cli_up_exits_2_when_a_port_is_taken(
     tmp_path: Path, occupied_port: int, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
 ) -> None:
-    kafka_port, controller_port = free_ports(2)
+    kafka_port, controller_port, postgres_port, smtp_port, mailpit_port = free_ports(5)
     monkeypatch.setenv("CLIENTBASE_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("CLIENTBASE_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("CLIENTBASE_KAFKA_PORT", str(kafka_port))
     monkeypatch.setenv("CLIENTBASE_KAFKA_CONTROLLER_PORT", str(controller_port))
     monkeypatch.setenv("CLIENTBASE_MONGO_PORT", str(occupied_port))
+    monkeypatch.setenv("CLIENTBASE_POSTGRES_PORT", str(postgres_port))
+    monkeypatch.setenv("CLIENTBASE_SMTP_PORT", str(smtp_port))
+    monkeypatch.setenv("CLIENTBASE_MAILPIT_PORT", str(mailpit_port))
 
     with caplog.at_level(logging.ERROR, logger="clientbase.stack"):
         exit_code = main(["up"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -9,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from clientbase.stack import processes
 from clientbase.stack.errors import StackError
 from clientbase.stack.processes import ManagedProcess, process_is_alive
 
@@ -77,3 +80,39 @@ def test_waiting_past_the_timeout_reports_its_log(tmp_path: Path) -> None:
             process.wait_until(lambda: False, timeout_s=1, pid=pid)
     finally:
         process.stop(timeout_s=5)
+
+
+def test_stop_signal_goes_to_the_leader_alone_when_asked(tmp_path: Path) -> None:
+    # The leader exits on SIGINT; its child would die of SIGINT too, so it surviving proves it was not signalled.
+    script = (
+        "import subprocess, sys, time; "
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
+        "print(child.pid, flush=True); time.sleep(60)"
+    )
+    process = ManagedProcess(
+        "server", tmp_path / "run" / "server.pid", tmp_path / "logs" / "server.log", marker="stack-test-leader",
+        stop_signal=signal.SIGINT, stop_leader_only=True,
+    )
+    pid = process.start([sys.executable, "-c", script, "stack-test-leader"], cwd=tmp_path)
+    process.wait_until(lambda: process.log_since(0).strip().isdigit(), timeout_s=10, pid=pid)
+    child_pid = int(process.log_since(0).strip())
+    try:
+        assert process.stop(timeout_s=10) is True
+        assert not process_is_alive(pid)
+        assert process_is_alive(child_pid)
+    finally:
+        os.kill(child_pid, signal.SIGKILL)
+
+
+def test_a_process_caught_mid_exec_is_still_recognised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    process = managed(tmp_path, marker="stack-test-exec")
+    pid = process.start([sys.executable, "-c", "import time; time.sleep(60)", "stack-test-exec"], cwd=tmp_path)
+    real_command_line = processes._command_line
+    answers = iter(["", ""])
+    monkeypatch.setattr(processes, "_command_line", lambda pid: next(answers, None) or real_command_line(pid))
+    try:
+        assert process.running_pid() == pid
+        assert process.pid_file.exists()
+    finally:
+        monkeypatch.undo()
+        process.stop(timeout_s=10)

@@ -18,7 +18,7 @@ SERVICE = "intake"
 
 def build_service(runtime: ServiceRuntime, settings: Settings) -> IntakeService:
     """The intake use cases on the runtime's database and publisher (call only while the app runs)."""
-    return IntakeService(IntakeRepository(runtime.db), runtime.publisher, settings.policy(),
+    return IntakeService(IntakeRepository(runtime.db, reads=runtime.reads), runtime.publisher, settings.policy(),
                          max_payload_bytes=settings.max_payload_bytes, topic_prefix=settings.topic_prefix)
 
 
@@ -26,8 +26,7 @@ def create_app(settings: Settings | None = None) -> AsgiFastStream:
     """Build the intake app; nothing connects until it starts."""
     settings = settings or Settings()
     runtime = ServiceRuntime(SERVICE, settings, indexes=INDEXES)
-    runtime.include([build_router(runtime, lambda: build_service(runtime, settings), prefix=settings.topic_prefix,
-                                  consumers_per_topic=settings.consumers_per_topic)])
+    runtime.include([build_router(runtime, lambda: build_service(runtime, settings), prefix=settings.topic_prefix)])
     webhooks = [
         (path, SignedWebhook(settings.topic_prefix + topic.name, runtime.broker.publish, settings))
         for path, topic in (("/webhooks/forms", topics.LEADS_FORM_SUBMITTED),

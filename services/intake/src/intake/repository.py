@@ -15,26 +15,21 @@ from pymongo.errors import DuplicateKeyError
 
 from clientbase.events.envelope import utc_now
 from clientbase.mongo import IndexSpec
+from clientbase.mongo_reads import KeyedReads
 
 from intake.domain import Reason
 from intake.identity import KnownClient
+from intake.store import FACTS, IDENTITIES, MERGES, QUARANTINE, REGISTRATIONS, MongoStore, Store, fact_id
 
-IDENTITIES = "identities"
-FACTS = "client_facts"
-REGISTRATIONS = "registrations"
-MERGES = "merges"
-QUARANTINE = "quarantine"
 MAX_MERGE_CHAIN = 50
 MAX_APPEND_ATTEMPTS = 50
 
-
-def fact_id(client_id: str, position: int) -> str:
-    """The `_id` of a client's fact at a position of its list."""
-    return f"{client_id}#{position:06d}"
-
+__all__ = ["FACTS", "IDENTITIES", "INDEXES", "IntakeRepository", "MERGES", "QUARANTINE", "REGISTRATIONS", "fact_id"]
 
 INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec(QUARANTINE, [("status", 1), ("quarantined_at", 1)], name="quarantine_by_status"),
+    IndexSpec(FACTS, [("client_id", 1)], name="facts_by_client"),
+    IndexSpec(MERGES, [("lead_event_id", 1)], name="merges_by_lead"),
 )
 
 
@@ -44,52 +39,43 @@ def reasons_doc(reasons: Iterable[Reason]) -> list[dict[str, Any]]:
 
 
 class IntakeRepository:
-    """Reads and writes intake's collections; decisions are inserts, never read-then-write."""
+    """Intake's rules over its collections; decisions are inserts, never read-then-write."""
 
-    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
-        self._identities = db[IDENTITIES]
-        self._facts = db[FACTS]
-        self._registrations = db[REGISTRATIONS]
-        self._merges = db[MERGES]
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], store: Store | None = None,
+                 reads: KeyedReads | None = None) -> None:
+        self.db = db
+        self.mongo = MongoStore(db, reads)
+        self.store: Store = store or self.mongo
         self._quarantine = db[QUARANTINE]
 
-    async def _insert_or_get(self, collection: Any, document: dict[str, Any]) -> dict[str, Any]:
-        """Insert a document unless one with its `_id` exists; return the stored one."""
-        try:
-            await collection.insert_one(document)
-            return document
-        except DuplicateKeyError:
-            found = await collection.find_one({"_id": document["_id"]})
-            assert found is not None, "claims are never deleted"
-            return found  # type: ignore[no-any-return]
+    def over(self, store: Store) -> IntakeRepository:
+        """The same rules over another store (a batch overlay)."""
+        return IntakeRepository(self.db, store, self.mongo.reads)
 
     async def claim(self, key: str, client_id: str, lead_event_id: str) -> str:
         """Claim an identity key for a client; return whichever client owns it now."""
-        stored = await self._insert_or_get(self._identities, {
+        stored = await self.store.insert_or_get(IDENTITIES, {
             "_id": key, "client_id": client_id, "lead_event_id": lead_event_id, "claimed_at": utc_now()})
         return str(stored["client_id"])
 
     async def owner_of(self, key: str) -> str | None:
         """The client that owns an identity key, following merges, or None."""
-        found = await self._identities.find_one({"_id": key}, projection={"client_id": 1})
+        found = await self.store.get(IDENTITIES, key)
         return await self.resolve(str(found["client_id"])) if found else None
 
     async def resolve(self, client_id: str) -> str:
         """Follow merges to the client that survived (survivor ids always sort lower, so there is no cycle)."""
         current = client_id
         for _ in range(MAX_MERGE_CHAIN):
-            merge = await self._merges.find_one({"_id": current}, projection={"survivor": 1})
+            merge = await self.store.get(MERGES, current)
             if merge is None:
                 return current
             current = str(merge["survivor"])
         return current
 
     async def facts(self, client_id: str) -> list[dict[str, Any]]:
-        """A client's own facts, in the order they were added (read by `_id`, the lookup every server indexes)."""
-        found: list[dict[str, Any]] = []
-        while (fact := await self._facts.find_one({"_id": fact_id(client_id, len(found))})) is not None:
-            found.append(fact)
-        return found
+        """A client's own facts, in the order they were added."""
+        return await self.store.facts(client_id)
 
     async def _append_fact(self, client_id: str, fact: dict[str, Any], same: Any,
                            existing: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
@@ -103,10 +89,11 @@ class IntakeRepository:
                 existing = await self.facts(client_id)
             if any(same(f) for f in existing):
                 return existing
-            document = {"_id": fact_id(client_id, len(existing)), "client_id": client_id, "stored_at": utc_now(),
+            position = 1 + max((int(f["_id"].rsplit("#", 1)[1]) for f in existing), default=-1)
+            document = {"_id": fact_id(client_id, position), "client_id": client_id, "stored_at": utc_now(),
                         **fact}
             try:
-                await self._facts.insert_one(document)
+                await self.store.insert(FACTS, document)
                 return [*existing, document]
             except DuplicateKeyError:
                 existing = None
@@ -120,7 +107,7 @@ class IntakeRepository:
             for fact in pending.pop():
                 if fact["kind"] == "lead":
                     fragments.append(fact["fragment"])
-                elif fact["merged_client_id"] not in seen:
+                elif fact["kind"] == "merge" and fact["merged_client_id"] not in seen:
                     seen.add(fact["merged_client_id"])
                     pending.append(await self.facts(fact["merged_client_id"]))
         return fragments
@@ -132,7 +119,7 @@ class IntakeRepository:
     async def known(self, client_ids: Iterable[str]) -> dict[str, KnownClient]:
         """What the matching rule needs about each client that has facts."""
         result: dict[str, KnownClient] = {}
-        for client_id in set(client_ids):
+        for client_id in sorted(set(client_ids)):
             fragments = await self.fragments(client_id)
             if fragments:
                 keys = frozenset(n["key"] for f in fragments for n in f.get("names", {}).values())
@@ -151,34 +138,47 @@ class IntakeRepository:
         await self._append_fact(survivor, {"kind": "merge", "merged_client_id": loser, "lead_event_id": lead_event_id},
                                 lambda f: f["kind"] == "merge" and f["merged_client_id"] == loser)
 
+    async def mark_merged(self, loser: str, survivor: str, lead_event_id: str) -> None:
+        """Append to the loser's own facts that it merged into the survivor; marking twice is harmless.
+
+        The marker takes the loser's next fact position, so a writer that appends to the loser after reading
+        its facts before the merge collides with it and redoes its lead against the merged record.
+        """
+        await self._append_fact(loser, {"kind": "merged_into", "survivor": survivor, "lead_event_id": lead_event_id},
+                                lambda f: f["kind"] == "merged_into")
+
     async def register(self, client_id: str, lead_event_id: str) -> str:
         """Record which lead created a client; return that lead's id (the first one to get here wins)."""
-        stored = await self._insert_or_get(self._registrations, {
+        stored = await self.store.insert_or_get(REGISTRATIONS, {
             "_id": client_id, "lead_event_id": lead_event_id, "registered_at": utc_now()})
         return str(stored["lead_event_id"])
 
     async def is_registered(self, client_id: str) -> bool:
         """Whether a client was ever registered."""
-        return await self._registrations.find_one({"_id": client_id}, projection={"_id": 1}) is not None
+        return await self.store.get(REGISTRATIONS, client_id) is not None
 
     async def merge(self, loser: str, survivor: str, lead_event_id: str) -> str:
         """Record that the loser merged into the survivor; return the survivor it actually merged into."""
-        stored = await self._insert_or_get(self._merges, {
+        stored = await self.store.insert_or_get(MERGES, {
             "_id": loser, "survivor": survivor, "lead_event_id": lead_event_id, "merged_at": utc_now()})
         return str(stored["survivor"])
 
     async def merges_by(self, lead_event_id: str) -> list[dict[str, Any]]:
         """Merges a lead caused, for republishing their events on redelivery."""
-        return await self._merges.find({"lead_event_id": lead_event_id}).sort("_id", 1).to_list()
+        return await self.store.merges_by(lead_event_id)
+
+    def quarantine_document(self, quarantine_id: str, *, topic: str, raw: bytes, reasons: list[Reason],
+                            lead_event_id: str | None) -> dict[str, Any]:
+        """The quarantine document that keeps a rejected input's raw bytes and reasons."""
+        return {"_id": quarantine_id, "topic": topic, "raw": raw, "lead_event_id": lead_event_id,
+                "status": "quarantined", "quarantined_at": utc_now(), "replays": 0, "reasons": reasons_doc(reasons)}
 
     async def quarantine(
         self, quarantine_id: str, *, topic: str, raw: bytes, reasons: list[Reason], lead_event_id: str | None
     ) -> None:
         """Keep the raw bytes of a rejected input; quarantining the same bytes twice is harmless."""
-        await self._insert_or_get(self._quarantine, {
-            "_id": quarantine_id, "topic": topic, "raw": raw, "lead_event_id": lead_event_id,
-            "status": "quarantined", "quarantined_at": utc_now(), "replays": 0, "reasons": reasons_doc(reasons),
-        })
+        await self.mongo.insert_or_get(QUARANTINE, self.quarantine_document(
+            quarantine_id, topic=topic, raw=raw, reasons=reasons, lead_event_id=lead_event_id))
 
     async def quarantined(self, topic: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
         """Items still waiting in quarantine, oldest first."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from clientbase.events.envelope import Envelope, derived_event_id
 from clientbase.events.inbound import SaleRecorded
 from clientbase.events.outbound import SaleAttributed
@@ -10,6 +12,7 @@ from clientbase.topics import Topic
 from intake.domain import IntakePolicy, Reason, Rejected, email_key, phone_key
 from intake.normalize import normalize_email, normalize_phone
 from intake.repository import IntakeRepository
+from intake.store import IDENTITIES, MERGES, REGISTRATIONS, BatchStore
 
 SOURCE = "intake"
 
@@ -27,6 +30,30 @@ async def resolve_sale_client(repo: IntakeRepository, sale: SaleRecorded, policy
     if email and (owner := await repo.owner_of(email_key(email))):
         return owner
     return None
+
+
+async def sale_lookups(repo: IntakeRepository, sales: Sequence[SaleRecorded], policy: IntakePolicy) -> BatchStore:
+    """A store holding, read in bulk, what attributing these sales looks up: identities, merges, registrations."""
+    store = BatchStore(repo.mongo)
+    reads, db = repo.mongo.reads, repo.db
+    keys = set()
+    for sale in sales:
+        if phone := normalize_phone(sale.phone, policy.default_region):
+            keys.add(phone_key(phone.e164))
+        if email := normalize_email(sale.email):
+            keys.add(email_key(email))
+    identities = await reads.by_ids(db[IDENTITIES], keys, projection={"client_id": 1})
+    store.load(IDENTITIES, identities, keys)
+    clients = {s.client_id for s in sales if s.client_id} | {str(d["client_id"]) for d in identities.values()}
+    seen: set[str] = set()
+    while clients - seen:
+        frontier = clients - seen
+        merges = await reads.by_ids(db[MERGES], frontier)
+        store.load(MERGES, merges, frontier)
+        seen |= frontier
+        clients |= {str(m["survivor"]) for m in merges.values()}
+    store.load(REGISTRATIONS, await reads.by_ids(db[REGISTRATIONS], clients, projection={"_id": 1}), clients)
+    return store
 
 
 async def attribute_sale(repo: IntakeRepository, sale: SaleRecorded, policy: IntakePolicy, topic: Topic

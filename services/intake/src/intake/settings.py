@@ -28,10 +28,6 @@ class Settings(ServiceSettings):
         None, description="HMAC-SHA256 key of the webhooks; webhooks answer 503 while it is unset.",
     )
     webhook_max_skew_s: int = Field(300, ge=1, description="Oldest (or most future) webhook timestamp accepted.")
-    consumers_per_topic: int = Field(
-        1, ge=1, le=64,
-        description="Kafka consumers per input topic in this process (each takes its own partitions, order kept).",
-    )
     topic_prefix: str = Field(
         "", description="Prefix for every topic intake reads and writes; empty in production, set for isolated tests.",
     )

@@ -6,8 +6,6 @@ HMAC-SHA256 over `<timestamp>.` followed by the raw body, keyed by `INTAKE_WEBHO
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -15,12 +13,11 @@ from typing import Any
 
 import structlog
 
+from clientbase.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, check_signature
+
 from intake.settings import Settings
 
 log = structlog.get_logger(__name__)
-
-TIMESTAMP_HEADER = "x-signature-timestamp"
-SIGNATURE_HEADER = "x-signature"
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -29,27 +26,6 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 class PayloadTooLarge(Exception):
     """The request body is larger than the configured cap."""
-
-
-def sign(secret: bytes, timestamp: str, body: bytes) -> str:
-    """The signature header value for a body sent at a timestamp."""
-    return "sha256=" + hmac.new(secret, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-
-
-def check_signature(secret: bytes, timestamp: str | None, signature: str | None, body: bytes, *,
-                    now: float, max_skew_s: int) -> str | None:
-    """Why a request is not authentic (missing, stale or bad signature), or None when it is."""
-    if not timestamp or not signature:
-        return "missing_signature"
-    try:
-        sent_at = int(timestamp)
-    except ValueError:
-        return "bad_timestamp"
-    if abs(now - sent_at) > max_skew_s:
-        return "stale_timestamp"
-    if not hmac.compare_digest(sign(secret, timestamp, body).encode(), signature.strip().encode()):
-        return "bad_signature"
-    return None
 
 
 async def read_body(receive: Receive, max_bytes: int) -> bytes:

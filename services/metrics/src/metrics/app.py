@@ -6,16 +6,59 @@ from faststream.asgi import AsgiFastStream
 
 from clientbase.runtime import ServiceRuntime
 
+from metrics.api import ReadApi
 from metrics.handlers import build_router
-from metrics.repository import INDEXES
+from metrics.reader import HistoryReader
+from metrics.repository import INDEXES, MetricsRepository
+from metrics.rollups import Refresher
+from metrics.service import MetricsService
 from metrics.settings import Settings
 
 SERVICE = "metrics"
+
+
+class Components:
+    """The service's objects that need MongoDB, built once the app has connected."""
+
+    def __init__(self, runtime: ServiceRuntime, settings: Settings) -> None:
+        self.runtime, self.settings = runtime, settings
+        self._built: tuple[HistoryReader, Refresher, MetricsService] | None = None
+
+    def _build(self) -> tuple[HistoryReader, Refresher, MetricsService]:
+        if self._built is None:
+            repo = MetricsRepository(self.runtime.db)
+            reader = HistoryReader(repo)
+            refresher = Refresher(repo, reader, self.settings.zone(), self.settings.rules(),
+                                  self.settings.rollup_interval_s)
+            self._built = (reader, refresher, MetricsService(repo, refresher, self.settings.topic_prefix))
+        return self._built
+
+    def reader(self) -> HistoryReader:
+        """The cached history reader."""
+        return self._build()[0]
+
+    def service(self) -> MetricsService:
+        """The use cases."""
+        return self._build()[2]
+
+    async def stop(self) -> None:
+        """Stop background work."""
+        if self._built is not None:
+            await self._built[1].stop()
+        self._built = None
 
 
 def create_app(settings: Settings | None = None) -> AsgiFastStream:
     """Build the metrics app; nothing connects until it starts."""
     settings = settings or Settings()
     runtime = ServiceRuntime(SERVICE, settings, indexes=INDEXES)
-    runtime.include([build_router(runtime)])
-    return runtime.build_app(description="Aggregates retention figures into MongoDB for dashboards.")
+    parts = Components(runtime, settings)
+    api = ReadApi(settings, parts.reader)
+    runtime.include([build_router(runtime, parts.service, prefix=settings.topic_prefix)])
+    app = runtime.build_app(
+        description="Aggregates retention figures into MongoDB for dashboards and serves them over HTTP.",
+        extra_routes=api.routes(),
+    )
+    app.on_startup(api.check_configured)
+    app.on_shutdown(parts.stop)
+    return app

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from clientbase.settings import ServiceSettings
+
+from metrics.definitions import Rules
 
 
 class Settings(ServiceSettings):
@@ -15,3 +20,41 @@ class Settings(ServiceSettings):
 
     database: str = Field("clientbase_metrics", description="MongoDB database the metrics service owns.")
     group_id: str = Field("metrics", description="Kafka consumer group of the metrics service.")
+    timezone: str = Field("UTC", description="Company time zone (IANA name) in which periods begin and end.")
+    activity_window_days: int = Field(
+        365, ge=1, description="Activity window W: a customer is active while its last purchase is at most this old.",
+    )
+    active_days: int = Field(90, ge=1, description="A customer who bought within this many days is an active customer.")
+    contact_actual_days: int = Field(183, ge=1, description="A contact confirmed within this many days is actual.")
+    api_token: SecretStr | None = Field(
+        None, description="Bearer token of the read API; without it the service refuses to start unless "
+        "METRICS_API_ALLOW_NO_TOKEN is set.",
+    )
+    api_allow_no_token: bool = Field(
+        False, description="Local development only: serve the read API without a token when none is configured.",
+    )
+    rollup_interval_s: float = Field(
+        10.0, ge=0, description="Shortest pause between two rewrites of the rollup documents after new events (the read "
+        "API is always computed from the latest facts).",
+    )
+    max_periods: int = Field(1000, ge=1, description="Most periods one read API request may ask for.")
+    topic_prefix: str = Field(
+        "", description="Prefix for every topic metrics reads; empty in production, set for isolated tests.",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def check_timezone(cls, value: str) -> str:
+        """The time zone must be a known IANA name."""
+        ZoneInfo(value)
+        return value
+
+    def zone(self) -> ZoneInfo:
+        """The company time zone."""
+        return ZoneInfo(self.timezone)
+
+    def rules(self) -> Rules:
+        """The configurable windows of the definitions."""
+        return Rules(activity_window=timedelta(days=self.activity_window_days),
+                     active_window=timedelta(days=self.active_days),
+                     contact_window=timedelta(days=self.contact_actual_days))

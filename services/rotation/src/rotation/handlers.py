@@ -1,66 +1,63 @@
-"""Kafka subscribers of the rotation service: thin, parse the event and call one use case."""
+"""Kafka subscribers of the rotation service: thin, hand each polled batch of raw records to one use case."""
 
 from __future__ import annotations
 
 from faststream.kafka import KafkaRouter
-from faststream.middlewares import AckPolicy
+from faststream.kafka.annotations import KafkaMessage
 
 from clientbase import topics
-from clientbase.events.inbound import ActivityRecorded, ManagerChanged
-from clientbase.events.outbound import ClientInactive, ClientMerged, ClientRegistered, ClientUpdated, SaleAttributed
 from clientbase.runtime import ServiceRuntime
 
+from rotation.batch import RotationBatches
 from rotation.repository import RotationRepository
 from rotation.service import RotationService
 from rotation.settings import Settings
-from rotation.sweep import Sweeper
 
 
 def build_router(runtime: ServiceRuntime, settings: Settings) -> KafkaRouter:
-    """The rotation service's subscribers, bound to its runtime."""
+    """The rotation service's batch subscribers, bound to its runtime."""
     router = KafkaRouter()
     rules = settings.rules()
-    options = {"group_id": settings.group_id, "ack_policy": AckPolicy.NACK_ON_ERROR, "auto_offset_reset": "earliest"}
+    options = runtime.batch_options()
 
-    def service() -> RotationService:
-        return RotationService(RotationRepository(runtime.db), runtime.publisher, rules)
+    def batches() -> RotationBatches:
+        service = RotationService(RotationRepository(runtime.db), runtime.publisher, rules)
+        return RotationBatches(service, runtime.reads, sweep_batch_size=settings.sweep_batch_size,
+                               retry_batch_size=settings.unassigned_retry_batch_size)
 
     @router.subscriber(topics.MANAGERS_CHANGED.name, **options)
-    async def on_manager_changed(event: ManagerChanged) -> None:
-        """Keep the roster; a departed manager's clients are rotated at once."""
-        svc = service()
-        if await svc.change_manager(event) and event.status == "departed":
-            await Sweeper(svc, settings.sweep_batch_size).rotate_departed(
-                event.manager_id, event.occurred_at, event.correlation_id or event.event_id)
+    async def on_managers_changed(msg: KafkaMessage) -> None:
+        """Keep the roster; rotate a departed manager's clients; give waiting clients to a newly available one."""
+        await runtime.handle_batch(msg, lambda batch: batches().roster(batch))
 
     @router.subscriber(topics.CLIENTS_REGISTERED.name, **options)
-    async def on_client_registered(event: ClientRegistered) -> None:
-        """Give a new client its first manager."""
-        await service().register_client(event)
+    async def on_clients_registered(msg: KafkaMessage) -> None:
+        """Give new clients their first managers."""
+        await runtime.handle_batch(msg, lambda batch: batches().client_events(topics.CLIENTS_REGISTERED, batch))
 
     @router.subscriber(topics.CLIENTS_UPDATED.name, **options)
-    async def on_client_updated(event: ClientUpdated) -> None:
-        """Refresh the fields matching uses."""
-        await service().update_client(event)
+    async def on_clients_updated(msg: KafkaMessage) -> None:
+        """Refresh the fields matching uses; register clients rotation has not seen yet."""
+        await runtime.handle_batch(msg, lambda batch: batches().client_events(topics.CLIENTS_UPDATED, batch))
 
     @router.subscriber(topics.CLIENTS_MERGED.name, **options)
-    async def on_client_merged(event: ClientMerged) -> None:
-        """Keep one owner for a merged client."""
-        await service().merge(event)
+    async def on_clients_merged(msg: KafkaMessage) -> None:
+        """Keep one owner for each merged client."""
+        await runtime.handle_batch(msg, lambda batch: batches().client_events(topics.CLIENTS_MERGED, batch))
 
     @router.subscriber(topics.SALES_ATTRIBUTED.name, **options)
-    async def on_sale_attributed(event: SaleAttributed) -> None:
-        """Count the sale in the client's activity state."""
-        await service().record_sale(event)
+    async def on_sales_attributed(msg: KafkaMessage) -> None:
+        """Count sales in their clients' activity state."""
+        await runtime.handle_batch(msg, lambda batch: batches().sales(batch))
 
     @router.subscriber(topics.ACTIVITIES_RECORDED.name, **options)
-    async def on_activity_recorded(event: ActivityRecorded) -> None:
+    async def on_activities_recorded(msg: KafkaMessage) -> None:
         """Track activity; close handovers on a report."""
-        await service().record_activity(event)
+        await runtime.handle_batch(msg, lambda batch: batches().activities(batch))
 
     @router.subscriber(topics.CLIENTS_INACTIVE.name, **options)
-    async def on_client_inactive(event: ClientInactive) -> None:
-        """The rotator: reassign or defer an inactive client."""
-        await service().rotate(event)
+    async def on_clients_inactive(msg: KafkaMessage) -> None:
+        """The rotator: reassign or defer inactive clients."""
+        await runtime.handle_batch(msg, lambda batch: batches().inactive(batch))
 
     return router

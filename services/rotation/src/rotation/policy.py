@@ -113,6 +113,15 @@ def choose_rotation(
     return Choice(chosen.manager_id, inputs)
 
 
+def still_due(client: Client, trigger: Trigger, as_of: datetime, standings: Mapping[str, Standing],
+              rules: Rules) -> bool:
+    """Whether an inactivity trigger still holds when the rotator looks (a sale may have arrived meanwhile)."""
+    if trigger == "manager_departed":
+        owner = standings.get(client.manager_id or "")
+        return owner is not None and owner.manager.status == "departed"
+    return inactivity_trigger(client, as_of, rules) == trigger
+
+
 def match_score(standing: Standing, client: Client) -> int:
     """How well a manager fits a new client: one point for the region, one for the language."""
     regions = set(standing.manager.regions)
@@ -162,6 +171,12 @@ class Planner:
         if choice.manager_id is not None:
             self.move(None, choice.manager_id, rotation=False)
         return choice
+
+    def release(self, manager_id: str) -> None:
+        """Count one client leaving a manager without a rotation (a merge)."""
+        source = self.standings.get(manager_id)
+        if source is not None:
+            self.standings[manager_id] = replace(source, load=max(source.load - 1, 0))
 
     def move(self, from_id: str | None, to_id: str, *, rotation: bool) -> None:
         """Count one client moving between managers."""

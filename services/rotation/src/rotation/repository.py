@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,6 +12,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from clientbase.mongo import IndexSpec
 
+from rotation.bulk import bucket_of
 from rotation.domain import Client, Manager, Rules, Standing
 
 MANAGERS = "managers"
@@ -23,7 +23,6 @@ DEFERRALS = "deferrals"
 STATS = "manager_stats"
 MARKS = "sweep_marks"
 DUPLICATE_KEY = 11000
-STAT_BUCKETS = 64
 
 OWNED = "owned"
 UNASSIGNED = "unassigned"
@@ -32,6 +31,8 @@ MERGED = "merged"
 INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec(CLIENTS, [("status", 1), ("has_sale", 1), ("activity_since", 1), ("_id", 1)], name="sweep"),
     IndexSpec(CLIENTS, [("manager_id", 1), ("status", 1)], name="owner"),
+    IndexSpec(CLIENTS, [("status", 1), ("registered_at", 1), ("_id", 1)], name="unassigned"),
+    IndexSpec(CLIENTS, [("assignment.cause_event_id", 1)], name="assignment_cause"),
     IndexSpec(ASSIGNMENTS, [("client_id", 1), ("epoch", 1)], name="client_history"),
     IndexSpec(ASSIGNMENTS, [("manager_id", 1), ("rotation", 1)], name="received"),
     IndexSpec(ASSIGNMENTS, [("previous_manager_id", 1), ("rotation", 1)], name="given"),
@@ -101,10 +102,9 @@ class RotationRepository:
         buckets per manager, so no array grows large), which makes the increment idempotent without
         transactions.
         """
-        bucket = int(hashlib.sha1(entry_id.encode()).hexdigest()[:8], 16) % STAT_BUCKETS
         try:
             result = await self.db[STATS].update_one(
-                {"_id": f"{manager_id}:{bucket:02}", "applied": {"$ne": entry_id}},
+                {"_id": bucket_of(manager_id, entry_id), "applied": {"$ne": entry_id}},
                 {"$inc": {"load": load, "received": received, "given": given}, "$push": {"applied": entry_id},
                  "$setOnInsert": {"manager_id": manager_id}}, upsert=True)
         except DuplicateKeyError:
@@ -189,6 +189,11 @@ class RotationRepository:
             branches.append({"status": OWNED, "manager_id": {"$in": departed_ids}})
         async for doc in self.db[CLIENTS].find({"$or": branches}).sort([("activity_since", ASCENDING), ("_id", ASCENDING)]):
             yield doc
+
+    async def unassigned(self, limit: int) -> list[dict[str, Any]]:
+        """Unassigned clients, oldest registration first, at most `limit`."""
+        return await self.db[CLIENTS].find({"status": UNASSIGNED}).sort(
+            [("registered_at", ASCENDING), ("_id", ASCENDING)]).limit(limit).to_list()
 
     async def clients_of(self, manager_id: str) -> list[dict[str, Any]]:
         """Every client a manager owns, by id."""

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import structlog
 
-from clientbase import topics
-from clientbase.events.envelope import Envelope, derived_event_id
+from clientbase.events.envelope import Envelope
 from clientbase.events.inbound import ActivityRecorded, ManagerChanged
-from clientbase.events.outbound import (
-    ClientAssigned, ClientInactive, ClientMerged, ClientSnapshot, HandoverOpened, RotationDeferred, SaleAttributed,
-)
+from clientbase.events.outbound import ClientInactive, ClientMerged, ClientSnapshot, SaleAttributed
 from clientbase.topics import Topic
 
 from rotation.domain import Choice, Rules
-from rotation.policy import choose_initial, choose_rotation, inactivity_trigger
+from rotation.fold import assignment_record
+from rotation.outcomes import SOURCE, deferral, finished
+from rotation.policy import choose_initial, choose_rotation, still_due
 from rotation.repository import ASSIGNMENTS, DEFERRALS, HANDOVERS, OWNED, UNASSIGNED, RotationRepository, to_client
 
-SOURCE = "rotation"
 log = structlog.get_logger(__name__)
 
 
@@ -28,6 +27,23 @@ class Publisher(Protocol):
 
     async def publish(self, topic: Topic, event: Envelope, *, key: str) -> None:
         """Publish one event."""
+
+    async def publish_all(self, items: Iterable[tuple[Topic, Envelope, str]]) -> None:
+        """Publish several events, in order, awaiting their acks together."""
+
+
+def log_assignment(doc: dict[str, Any]) -> None:
+    """Say who got a client and why."""
+    a = doc["assignment"]
+    event = "rotation.client_assigned" if a["reason"] == "initial" else "rotation.client_reassigned"
+    log.info(event, client_id=doc["_id"], from_manager=a["previous_manager_id"], to_manager=a["manager_id"],
+             reason=a["reason"], epoch=doc["epoch"])
+
+
+def log_deferral(outcome: dict[str, Any]) -> None:
+    """Say that nobody could take a client, and why."""
+    log.warning("rotation.rotation_deferred", client_id=outcome["client_id"], manager_id=outcome["manager_id"],
+                trigger=outcome["trigger"], reason=outcome["reason"], attempt=outcome["attempt"])
 
 
 def profile_fields(snapshot: ClientSnapshot) -> dict[str, Any]:
@@ -107,39 +123,20 @@ class RotationService:
     def assignment(self, choice: Choice, previous: str | None, reason: str, at: datetime, cause_id: str,
                    correlation_id: str, *, deadline: datetime | None) -> dict[str, Any]:
         """The record of one assignment: who, why, under which rules, decided by what."""
-        return {"manager_id": choice.manager_id, "previous_manager_id": previous, "reason": reason,
-                "rule_version": self.rules.rule_version, "decision": choice.inputs, "assigned_at": at,
-                "handover_deadline": deadline, "cause_event_id": cause_id, "correlation_id": correlation_id}
+        return assignment_record(choice, previous, reason, at, cause_id, correlation_id, self.rules,
+                                 deadline=deadline)
 
     async def finish(self, doc: dict[str, Any]) -> None:
         """Write the history, open the handover and publish, all from the committed ownership; safe to repeat."""
-        client_id, epoch, a = doc["_id"], doc["epoch"], doc["assignment"]
-        record = {**a, "client_id": client_id, "epoch": epoch, "rotation": a["reason"] != "initial"}
-        await self.repo.put_once(ASSIGNMENTS, f"{client_id}:{epoch}", record)
-        deadline = a.get("handover_deadline")
-        if deadline is not None:
-            await self.repo.put_once(HANDOVERS, f"{client_id}:{epoch}", {
-                "client_id": client_id, "epoch": epoch, "manager_id": a["manager_id"],
-                "previous_manager_id": a["previous_manager_id"], "deadline": deadline, "status": "open"})
-        envelope = {"source": SOURCE, "correlation_id": a["correlation_id"], "causation_id": a["cause_event_id"],
-                    "occurred_at": a["assigned_at"]}
-        await self.publisher.publish(topics.CLIENTS_ASSIGNED, ClientAssigned.create(
-            **envelope, event_id=derived_event_id(topics.CLIENTS_ASSIGNED.name, client_id, epoch),
-            client_id=client_id, manager_id=a["manager_id"], previous_manager_id=a["previous_manager_id"],
-            reason=a["reason"], rule_version=a["rule_version"], handover_deadline=deadline,
-            decision=a["decision"]), key=client_id)
-        if deadline is not None:
-            await self.publisher.publish(topics.HANDOVERS_OPENED, HandoverOpened.create(
-                **envelope, event_id=derived_event_id(topics.HANDOVERS_OPENED.name, client_id, epoch),
-                client_id=client_id, manager_id=a["manager_id"], previous_manager_id=a["previous_manager_id"],
-                deadline=deadline), key=client_id)
-        rotation = int(a["reason"] != "initial")
-        await self.repo.count(a["manager_id"], f"{client_id}:{epoch}:to", load=1, received=rotation)
-        if a["previous_manager_id"]:
-            await self.repo.count(a["previous_manager_id"], f"{client_id}:{epoch}:from", load=-1, given=rotation)
-        event = "rotation.client_assigned" if a["reason"] == "initial" else "rotation.client_reassigned"
-        log.info(event, client_id=client_id, from_manager=a["previous_manager_id"], to_manager=a["manager_id"],
-                 reason=a["reason"], epoch=epoch)
+        done = finished(doc)
+        await self.repo.put_once(ASSIGNMENTS, done.assignment_id, done.assignment)
+        if done.handover is not None:
+            await self.repo.put_once(HANDOVERS, *done.handover)
+        for topic, event, key in done.publications:
+            await self.publisher.publish(topic, event, key=key)
+        for c in done.counts:
+            await self.repo.count(c.manager_id, c.entry_id, load=c.load, received=c.received, given=c.given)
+        log_assignment(doc)
 
     async def rotate(self, event: ClientInactive) -> str:
         """React to an inactive client: re-check, choose by the policy, and reassign or defer; returns the outcome."""
@@ -159,7 +156,7 @@ class RotationService:
             return "stale"
         standings = {s.manager_id: s for s in await self.repo.standings()}
         client = to_client(doc)
-        if not self.still_due(client, event, standings):
+        if not still_due(client, event.trigger, event.as_of, standings, self.rules):
             log.info("rotation.inactive_obsolete", client_id=client.client_id, trigger=event.trigger)
             return "obsolete"
         choice = choose_rotation(client, event.trigger, standings, self.rules, planned=event.planned_manager_id)
@@ -180,13 +177,6 @@ class RotationService:
         await self.finish(stored)
         return "reassigned"
 
-    def still_due(self, client: Any, event: ClientInactive, standings: dict[str, Any]) -> bool:
-        """Whether the trigger still holds now that the rotator looks (a sale may have arrived)."""
-        if event.trigger == "manager_departed":
-            owner = standings.get(client.manager_id or "")
-            return owner is not None and owner.manager.status == "departed"
-        return inactivity_trigger(client, event.as_of, self.rules) == event.trigger
-
     async def defer(self, doc: dict[str, Any], event: ClientInactive, choice: Choice) -> str:
         """Leave the client with its owner, record why, and let the next sweep retry."""
         outcome = {"client_id": doc["_id"], "manager_id": doc.get("manager_id"), "trigger": event.trigger,
@@ -201,15 +191,10 @@ class RotationService:
 
     async def publish_deferral(self, outcome: dict[str, Any]) -> None:
         """Record and publish a deferred rotation; safe to repeat."""
-        client_id, epoch, attempt = outcome["client_id"], outcome["assignment_epoch"], outcome["attempt"]
-        await self.repo.put_once(DEFERRALS, f"{client_id}:{epoch}:{attempt}", dict(outcome))
-        fields = {k: v for k, v in outcome.items() if k not in {"cause_event_id", "correlation_id"}}
-        await self.publisher.publish(topics.ROTATIONS_DEFERRED, RotationDeferred.create(
-            source=SOURCE, correlation_id=outcome["correlation_id"], causation_id=outcome["cause_event_id"],
-            event_id=derived_event_id(topics.ROTATIONS_DEFERRED.name, client_id, epoch, attempt),
-            occurred_at=outcome["as_of"], **fields), key=client_id)
-        log.warning("rotation.rotation_deferred", client_id=client_id, manager_id=outcome["manager_id"],
-                    trigger=outcome["trigger"], reason=outcome["reason"], attempt=attempt)
+        record_id, record, (topic, event, key) = deferral(outcome)
+        await self.repo.put_once(DEFERRALS, record_id, record)
+        await self.publisher.publish(topic, event, key=key)
+        log_deferral(outcome)
 
     async def record_sale(self, event: SaleAttributed) -> None:
         """Count an attributed sale in the client's activity state."""

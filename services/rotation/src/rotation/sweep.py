@@ -11,6 +11,7 @@ import structlog
 from clientbase import topics
 from clientbase.events.envelope import derived_event_id
 from clientbase.events.outbound import ClientInactive, HandoverOverdue
+from clientbase.topics import Topic
 
 from rotation.domain import PlannedRotation, Trigger
 from rotation.policy import Planner, inactivity_trigger
@@ -99,30 +100,29 @@ class Sweeper:
             return
         done = await self.repo.emitted([mark(line) for line in lines])
         fresh = [line for line in lines if mark(line) not in done]
-        for line in fresh:
-            await self.emit(line, as_of, correlation_id=None)
+        await self.publisher.publish_all([self.inactive_event(line, as_of, None) for line in fresh])
         await self.repo.mark_emitted([mark(line) for line in fresh], as_of)
         report.plan.extend(fresh)
         report.emitted += len(fresh)
 
-    async def emit(self, line: PlannedRotation, as_of: datetime, correlation_id: str | None) -> None:
-        """Publish one planned rotation as a `clients.inactive` event with its deterministic id."""
+    def inactive_event(self, line: PlannedRotation, as_of: datetime,
+                       correlation_id: str | None) -> tuple[Topic, ClientInactive, str]:
+        """One planned rotation as a `clients.inactive` event with its deterministic id."""
         event_id = inactive_event_id(line)
-        await self.publisher.publish(topics.CLIENTS_INACTIVE, ClientInactive.create(
+        log.info("rotation.client_inactive", client_id=line.client_id, manager_id=line.from_manager_id,
+                 trigger=line.trigger, planned_manager_id=line.choice.manager_id, epoch=line.epoch)
+        return (topics.CLIENTS_INACTIVE, ClientInactive.create(
             source=SOURCE, event_id=event_id, correlation_id=correlation_id or event_id, occurred_at=as_of,
             client_id=line.client_id, manager_id=line.from_manager_id, trigger=line.trigger, as_of=as_of,
             assignment_epoch=line.epoch, attempt=line.deferrals, planned_manager_id=line.choice.manager_id,
-        ), key=line.client_id)
-        log.info("rotation.client_inactive", client_id=line.client_id, manager_id=line.from_manager_id,
-                 trigger=line.trigger, planned_manager_id=line.choice.manager_id, epoch=line.epoch)
+        ), line.client_id)
 
     async def rotate_departed(self, manager_id: str, at: datetime, correlation_id: str) -> int:
         """Publish a planned rotation for every client of a departed manager, spread fairly over peers."""
         planner = Planner(await self.repo.standings(), self.service.rules)
         docs = await self.repo.clients_of(manager_id)
         lines = [planner.rotate(to_client(doc), "manager_departed") for doc in docs]
-        for line in lines:
-            await self.emit(line, at, correlation_id)
+        await self.publisher.publish_all([self.inactive_event(line, at, correlation_id) for line in lines])
         await self.repo.mark_emitted([mark(line) for line in lines], at)
         log.info("rotation.manager_departed", manager_id=manager_id, clients=len(docs))
         return len(docs)

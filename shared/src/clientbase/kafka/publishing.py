@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 from collections.abc import Iterable, Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 from clientbase.events.envelope import Envelope
 from clientbase.topics import Topic
@@ -35,17 +37,24 @@ class EventPublisher:
         self._broker = broker
         self._declared = dict(declared or {})
 
-    async def publish(self, topic: Topic, event: Envelope, *, key: str) -> None:
-        """Publish one event through the topic's declared publisher (or the broker) and wait for the ack."""
-        await self._declared.get(topic.name, self._broker).publish(
+    async def _send(self, topic: Topic, event: Envelope, key: str, *, confirm: bool) -> Any:
+        """Hand one event to the producer; with `confirm` wait for the broker's ack, else return its future."""
+        return await self._declared.get(topic.name, self._broker).publish(
             event.model_dump_json().encode(),
             topic.name,
             key=key.encode(),
             headers=event_headers(event),
             correlation_id=event.correlation_id,
+            no_confirm=not confirm,
         )
 
+    async def publish(self, topic: Topic, event: Envelope, *, key: str) -> None:
+        """Publish one event through the topic's declared publisher (or the broker) and wait for the ack."""
+        await self._send(topic, event, key, confirm=True)
+
     async def publish_all(self, items: Iterable[tuple[Topic, Envelope, str]]) -> None:
-        """Publish several events in order."""
-        for topic, event, key in items:
-            await self.publish(topic, event, key=key)
+        """Publish several events: appended in order (so one key's events stay ordered), acks awaited together."""
+        sent = [await self._send(topic, event, key, confirm=False) for topic, event, key in items]
+        futures = [f for f in sent if inspect.isawaitable(f)]  # an in-memory test broker confirms at once
+        if futures:
+            await asyncio.gather(*futures)

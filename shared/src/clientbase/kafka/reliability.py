@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-from types import TracebackType
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import structlog
 from aiokafka import ConsumerRecord
-from faststream import BaseMiddleware
-from faststream.exceptions import HandlerException, NackMessage
+from faststream.exceptions import NackMessage
 from pydantic import ValidationError
 from pymongo.asynchronous.database import AsyncDatabase
 
 from clientbase.kafka.dead_letter import DeadLetterer
 from clientbase.kafka.stores import ATTEMPTS_COLLECTION, PROCESSED_COLLECTION, DeliveryAttempts, ProcessedEvents
 from clientbase.masking import mask_text
+from clientbase.mongo_reads import KeyedReads
 from clientbase.settings import ReliabilitySettings
 
 log = structlog.get_logger(__name__)
@@ -62,8 +64,44 @@ def describe_error(error: BaseException) -> str:
     return mask_text(f"{type(error).__name__}: {error}")[:1000]
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One Kafka record of a batch, with the envelope ids read from its headers or body."""
+
+    record: ConsumerRecord[Any, Any]
+    event_id: str | None
+    correlation_id: str | None
+    redelivered: bool = False
+
+    @classmethod
+    def of(cls, record: ConsumerRecord[Any, Any]) -> Delivery:
+        """Wrap a record, reading its envelope ids."""
+        event_id, correlation_id = envelope_ids(record)
+        return cls(record, event_id, correlation_id)
+
+    @property
+    def body(self) -> bytes:
+        """The record's raw value."""
+        return bytes(self.record.value or b"")
+
+    @property
+    def topic(self) -> str:
+        """The topic the record came from."""
+        return str(self.record.topic)
+
+
+BatchHandler = Callable[[Sequence[Delivery]], Awaitable[None]]
+
+
 class ConsumerReliability:
-    """Broker middleware factory that makes every subscriber of a service reliable."""
+    """Runs a service's batch handlers reliably: skip handled events, split a failing batch, dead-letter poison alone.
+
+    The effect of a batch is durable before its offsets are committed: the handler's writes and publishes
+    finish, the events are marked handled, and only then does FastStream commit (ack after the effect).
+    A batch that raises is replayed one record at a time, so a poison record fails alone: it is retried with
+    backoff (the batch is redelivered from its first record, and the records already handled are skipped by
+    their marks), then sent to `<topic>.dlq` after `max_attempts`, or at once for a permanent error.
+    """
 
     def __init__(self, group_id: str, settings: ReliabilitySettings | None = None) -> None:
         self.group_id = group_id
@@ -72,9 +110,10 @@ class ConsumerReliability:
         self.attempts: DeliveryAttempts | None = None
         self.dead_letterer: DeadLetterer | None = None
 
-    def attach(self, db: AsyncDatabase[dict[str, Any]], dead_letterer: DeadLetterer) -> None:
+    def attach(self, db: AsyncDatabase[dict[str, Any]], dead_letterer: DeadLetterer,
+               reads: KeyedReads | None = None) -> None:
         """Give the kit its stores and dead-letter publisher once the service has connected."""
-        self.processed = ProcessedEvents(db[PROCESSED_COLLECTION])
+        self.processed = ProcessedEvents(db[PROCESSED_COLLECTION], reads)
         self.attempts = DeliveryAttempts(db[ATTEMPTS_COLLECTION])
         self.dead_letterer = dead_letterer
 
@@ -82,85 +121,81 @@ class ConsumerReliability:
         """Seconds to wait before redelivery number `attempt`, doubling up to the cap."""
         return min(self.settings.backoff_initial_s * 2 ** (attempt - 1), self.settings.backoff_max_s)
 
-    def __call__(self, msg: Any, /, *, context: Any) -> _ReliabilityMiddleware:
-        """Make the per-message middleware FastStream enters around each delivery."""
-        return _ReliabilityMiddleware(msg, context=context, kit=self)
-
-
-class _ReliabilityMiddleware(BaseMiddleware):
-    """Per-message scope: binds log context, skips duplicates, and decides retry or dead-letter on failure."""
-
-    def __init__(self, msg: Any, /, *, context: Any, kit: ConsumerReliability) -> None:
-        super().__init__(msg, context=context)
-        self.kit = kit
-        self.record: ConsumerRecord[Any, Any] | None = msg if isinstance(msg, ConsumerRecord) else None
-        self.event_id: str | None = None
-        self.log = log
-
-    @property
-    def record_key(self) -> str:
-        """Identity of the Kafka record for attempt counting."""
-        r = self.record
-        return f"{self.kit.group_id}:{r.topic}:{r.partition}:{r.offset}" if r else "unknown"
-
-    @property
-    def processed_key(self) -> str | None:
+    def processed_key(self, delivery: Delivery) -> str | None:
         """Identity of the event for this consumer group, for idempotency."""
-        if self.record is None or self.event_id is None:
-            return None
-        return f"{self.kit.group_id}:{self.record.topic}:{self.event_id}"
+        return f"{self.group_id}:{delivery.topic}:{delivery.event_id}" if delivery.event_id else None
 
-    async def on_receive(self) -> None:
-        """Read the envelope ids and bind them to every log line of this message."""
-        if self.record is None:
+    def record_key(self, delivery: Delivery) -> str:
+        """Identity of the Kafka record for attempt counting."""
+        r = delivery.record
+        return f"{self.group_id}:{r.topic}:{r.partition}:{r.offset}"
+
+    async def run(self, records: Sequence[ConsumerRecord[Any, Any]], handler: BatchHandler) -> None:
+        """Handle one polled batch; return normally when its offsets may be committed, raise NackMessage to redeliver."""
+        if not records:
             return
-        self.event_id, correlation_id = envelope_ids(self.record)
-        self.log = log.bind(
-            event_id=self.event_id, correlation_id=correlation_id, topic=self.record.topic,
-            partition=self.record.partition, offset=self.record.offset,
-        )
-        structlog.contextvars.bind_contextvars(event_id=self.event_id, correlation_id=correlation_id)
-
-    async def consume_scope(self, call_next: Any, msg: Any) -> Any:
-        """Run the handler unless this event was already handled, then remember it."""
-        key = self.processed_key
-        if key and self.kit.processed and await self.kit.processed.seen(key):
-            self.log.info("consumer.duplicate_skipped")
-            return None
-        result = await call_next(msg)
-        if key and self.kit.processed:
-            await self.kit.processed.mark(key)
-        return result
-
-    async def after_processed(
-        self,
-        exc_type: type[BaseException] | None = None,
-        exc_val: BaseException | None = None,
-        exc_tb: TracebackType | None = None,
-    ) -> bool | None:
-        """On failure, schedule a redelivery with backoff or dead-letter after the last attempt."""
+        if self.processed is None:
+            raise RuntimeError("the reliability kit is not attached to a database yet")
+        batch = uuid.uuid4().hex
+        deliveries = [Delivery.of(r) for r in records]
+        keyed = {id(d): self.processed_key(d) for d in deliveries}
+        done, interrupted = await self.processed.claim([k for k in keyed.values() if k], batch)
+        fresh, taken = [], set(done)
+        for delivery in deliveries:
+            key = keyed[id(delivery)]
+            if key is None or key not in taken:  # a duplicate inside the batch is skipped like a redelivery
+                fresh.append(replace(delivery, redelivered=key in interrupted))
+                taken.add(key)
+        if len(fresh) < len(deliveries):
+            log.info("consumer.duplicates_skipped", count=len(deliveries) - len(fresh), topic=records[0].topic)
+        if not fresh:
+            return
+        if any(d.redelivered for d in fresh):  # this batch failed before: straight to record by record
+            await self._one_by_one(fresh, handler)
+            return
         try:
-            if exc_val is None or isinstance(exc_val, HandlerException | asyncio.CancelledError):
-                return False
-            if not isinstance(exc_val, Exception) or self.record is None or self.kit.attempts is None:
-                return False
-            return await self._handle_failure(exc_val)
-        finally:
-            structlog.contextvars.unbind_contextvars("event_id", "correlation_id")
+            await handler(fresh)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 - any failure splits the batch
+            log.warning("consumer.batch_failed", size=len(fresh), error=describe_error(error))
+            await self._one_by_one([replace(d, redelivered=True) for d in fresh], handler)
+            return
+        await self.processed.finish(batch, len(fresh))
 
-    async def _handle_failure(self, error: Exception) -> bool:
-        """Count the failure; raise NackMessage to redeliver, or dead-letter and return True to ack."""
-        assert self.record is not None and self.kit.attempts is not None and self.kit.dead_letterer is not None
+    async def _one_by_one(self, deliveries: Sequence[Delivery], handler: BatchHandler) -> None:
+        """Replay a failed batch record by record, so only the failing record is retried or dead-lettered."""
+        assert self.processed is not None
+        for delivery in deliveries:
+            key = self.processed_key(delivery)
+            structlog.contextvars.bind_contextvars(event_id=delivery.event_id, correlation_id=delivery.correlation_id)
+            try:
+                await handler([delivery])
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # noqa: BLE001 - decided below: retry or dead-letter
+                await self._handle_failure(delivery, error)
+                continue
+            finally:
+                structlog.contextvars.unbind_contextvars("event_id", "correlation_id")
+            if key:
+                await self.processed.finish_alone(key)
+
+    async def _handle_failure(self, delivery: Delivery, error: Exception) -> None:
+        """Count the failure; raise NackMessage to redeliver, or dead-letter the record and go on."""
+        assert self.attempts is not None and self.dead_letterer is not None
+        record_key = self.record_key(delivery)
         description = describe_error(error)
-        attempts = await self.kit.attempts.record_failure(self.record_key, description)
+        attempts = await self.attempts.record_failure(record_key, description)
         permanent = isinstance(error, PERMANENT_ERRORS)
-        if not permanent and attempts < self.kit.settings.max_attempts:
-            delay = self.kit.backoff(attempts)
-            self.log.warning("consumer.retry_scheduled", attempts=attempts, delay_s=delay, error=description)
+        bound = log.bind(event_id=delivery.event_id, topic=delivery.topic, partition=delivery.record.partition,
+                         offset=delivery.record.offset)
+        if not permanent and attempts < self.settings.max_attempts:
+            delay = self.backoff(attempts)
+            bound.warning("consumer.retry_scheduled", attempts=attempts, delay_s=delay, error=description)
             await asyncio.sleep(delay)
             raise NackMessage from None
-        await self.kit.dead_letterer.send(self.record, error=description, error_type=type(error).__name__,
-                                          attempts=attempts, group_id=self.kit.group_id)
-        await self.kit.attempts.clear(self.record_key)
-        self.log.error("consumer.dead_lettered", attempts=attempts, error=description, permanent=permanent)
-        return True
+        await self.dead_letterer.send(delivery.record, error=description, error_type=type(error).__name__,
+                                      attempts=attempts, group_id=self.group_id)
+        await self.attempts.clear(record_key)
+        bound.error("consumer.dead_lettered", attempts=attempts, error=description, permanent=permanent)

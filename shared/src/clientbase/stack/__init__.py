@@ -1,4 +1,4 @@
-"""Local infrastructure without Docker: a real Kafka broker and FerretDB v1 on 127.0.0.1."""
+"""Local infrastructure without Docker: Kafka, FerretDB v1 on PostgreSQL (or SQLite) and Mailpit on 127.0.0.1."""
 
 from clientbase.stack.config import StackConfig
 from clientbase.stack.errors import PortInUseError, StackError

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 MARKER_NAME = ".complete"
+DIGEST_CHARS = 12
 
 
 @contextmanager
@@ -39,6 +40,12 @@ class CacheEntry:
         self.directory = directory
         self.inputs = tuple(inputs)
 
+    @classmethod
+    def keyed(cls, cache_dir: Path, name: str, inputs: Iterable[Path]) -> CacheEntry:
+        """Return the entry `<name>-<digest of the inputs>`: checkouts with different inputs never share a build."""
+        inputs = tuple(inputs)
+        return cls(cache_dir / f"{name}-{fingerprint(inputs)[:DIGEST_CHARS]}", inputs)
+
     @property
     def marker(self) -> Path:
         """File whose content is the fingerprint of the inputs of the last finished build."""
@@ -58,8 +65,10 @@ class CacheEntry:
         with file_lock(self.directory.with_name(self.directory.name + ".lock")):
             if self.is_complete():
                 return False
+            # Taken before building: inputs edited during the build leave a marker that no longer matches.
+            expected = fingerprint(self.inputs)
             shutil.rmtree(self.directory, ignore_errors=True)
             self.directory.mkdir(parents=True)
             build(self.directory)
-            self.marker.write_text(fingerprint(self.inputs) + "\n")
+            self.marker.write_text(expected + "\n")
         return True

@@ -19,10 +19,11 @@ EXIT_PORT_IN_USE = 2
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="clientbase-stack",
-        description="Run a real Kafka broker and FerretDB on 127.0.0.1 for development and tests, without Docker.",
+        description="Run Kafka, FerretDB (on PostgreSQL or SQLite) and Mailpit on 127.0.0.1 for development and "
+                    "tests, without Docker.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("prepare", help="fetch the Kafka jars and build FerretDB into the cache")
+    commands.add_parser("prepare", help="fetch the Kafka jars and build FerretDB and Mailpit into the cache")
     commands.add_parser("up", help="start the stack (reusing what runs) and create the topics")
     commands.add_parser("down", help="stop the stack")
     create = commands.add_parser("create-topics", help="create the registry's topics on any Kafka cluster")
@@ -56,6 +57,11 @@ def run(arguments: argparse.Namespace) -> int:
         endpoints = stack.up()
         print(f"KAFKA_BOOTSTRAP_SERVERS={endpoints.kafka_bootstrap}")
         print(f"MONGO_URL={endpoints.mongo_url}")
+        print(f"SMTP_HOST={endpoints.smtp_host}")
+        print(f"SMTP_PORT={endpoints.smtp_port}")
+        print(f"MAILPIT_URL={endpoints.mailpit_url}")
+        if endpoints.postgres_url is not None:
+            print(f"POSTGRES_URL={endpoints.postgres_url}")
     elif arguments.command == "down":
         stack.down()
     else:

@@ -1,8 +1,7 @@
-"""FerretDB v1 on SQLite, the MongoDB-compatible server of the local stack, built from deploy/local/ferretdb."""
+"""FerretDB v1 on PostgreSQL or SQLite, the stack's MongoDB-compatible server, built from deploy/local/ferretdb."""
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -10,23 +9,26 @@ from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
 from clientbase.stack.cache import CacheEntry
-from clientbase.stack.config import MONGO_PORT_ENV, StackConfig
+from clientbase.stack.config import MONGO_PORT_ENV, POSTGRESQL, SQLITE, StackConfig
 from clientbase.stack.errors import StackError
 from clientbase.stack.ports import HOST
+from clientbase.stack.postgres import PostgresServer
 from clientbase.stack.processes import ManagedProcess
-from clientbase.stack.tools import require_tool, run_tool
+from clientbase.stack.tools import go_build
 
 PROBE_TIMEOUT_MS = 2000
 BINARY_NAME = "ferretdb"
 
 
 class FerretDBServer:
-    """Builds and starts FerretDB, and tells whether it answers a ping."""
+    """Builds and starts FerretDB on the configured backend, and tells whether it answers a ping."""
 
     name = "ferretdb"
+    start_alone = False
 
-    def __init__(self, config: StackConfig) -> None:
+    def __init__(self, config: StackConfig, postgres: PostgresServer) -> None:
         self.config = config
+        self.postgres = postgres
         self.data_dir = config.data_dir / "ferretdb"
         self.process = ManagedProcess(
             self.name, config.run_dir / "ferretdb.pid", config.logs_dir / "ferretdb.log", marker=str(self.data_dir)
@@ -61,7 +63,7 @@ class FerretDBServer:
     def cache_entry(self) -> CacheEntry:
         """Cache directory holding the built binary."""
         inputs = [self.source_dir / name for name in ("main.go", "go.mod", "go.sum")]
-        return CacheEntry(self.config.cache_dir / f"ferretdb-{self.version()}", inputs)
+        return CacheEntry.keyed(self.config.cache_dir, f"ferretdb-{self.version()}", inputs)
 
     @property
     def binary(self) -> Path:
@@ -70,25 +72,25 @@ class FerretDBServer:
 
     def prepare(self) -> bool:
         """Build the binary into the cache unless already there; return whether it built."""
-        return self.cache_entry().ensure(self._build)
+        return self.cache_entry().ensure(lambda directory: go_build(
+            self.source_dir, directory / BINARY_NAME, what="FerretDB"))
 
-    def _build(self, directory: Path) -> None:
-        # GOTOOLCHAIN=local: never download another Go; module and build caches stay where Go keeps them.
-        env = {**os.environ, "GOTOOLCHAIN": "local"}
-        go = require_tool("go")
-        run_tool([go, "mod", "download"], what="downloading FerretDB's Go modules", timeout_s=1800,
-                 cwd=self.source_dir, env=env)
-        run_tool([go, "build", "-trimpath", "-o", str(directory / BINARY_NAME), "."],
-                 what="building FerretDB", timeout_s=1800, cwd=self.source_dir, env=env)
+    def command(self) -> list[str]:
+        """Command line of the server on the configured backend."""
+        command = [str(self.binary), "-listen-addr", f"{HOST}:{self.config.mongo_port}", "-log-level", "warn"]
+        if self.config.mongo_backend == POSTGRESQL:
+            # The password reaches pgx through PGPASSWORD, out of the command line that `ps` shows.
+            command += ["-handler", POSTGRESQL, "-postgresql-url", self.postgres.url(with_password=False)]
+        else:
+            command += ["-handler", SQLITE]
+        # Given with either backend: this path of the state directory is how the pid file knows the process.
+        return [*command, "-sqlite-dir", str(self.data_dir)]
 
     def start(self) -> int:
-        """Start the server on its port with its SQLite directory and return its pid."""
+        """Start the server on its port and backend and return its pid."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        command = [
-            str(self.binary), "-listen-addr", f"{HOST}:{self.config.mongo_port}",
-            "-sqlite-dir", str(self.data_dir), "-log-level", "warn",
-        ]
-        return self.process.start(command, cwd=self.config.state_dir)
+        env = self.postgres.client_environment() if self.config.mongo_backend == POSTGRESQL else None
+        return self.process.start(self.command(), cwd=self.config.state_dir, env=env)
 
     def is_answering(self) -> bool:
         """Say whether the server answers a ping."""

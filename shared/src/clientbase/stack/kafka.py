@@ -63,6 +63,7 @@ class KafkaServer:
     """Fetches, configures, formats and starts the broker, and tells whether it answers metadata requests."""
 
     name = "kafka"
+    start_alone = False
 
     def __init__(self, config: StackConfig) -> None:
         self.config = config

@@ -10,10 +10,13 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from clientbase.stack.accounts import Account
 from clientbase.stack.errors import StackError
 
 POLL_INTERVAL_S = 0.25
 KILL_WAIT_S = 10.0
+EXEC_SETTLE_S = 1.0
+EXEC_SETTLE_POLL_S = 0.01
 
 
 def _reap_if_child(pid: int) -> None:
@@ -60,14 +63,30 @@ def _command_line(pid: int) -> str | None:
     return raw.replace(b"\0", b" ").decode(errors="replace")
 
 
+def _settled_command_line(pid: int) -> str | None:
+    # A process that has just exec'd shows an empty command line for an instant, as a zombie does for good.
+    deadline = time.monotonic() + EXEC_SETTLE_S
+    while True:
+        command_line = _command_line(pid)
+        if command_line != "" or time.monotonic() > deadline or not process_is_alive(pid):
+            return command_line
+        time.sleep(EXEC_SETTLE_POLL_S)
+
+
 class ManagedProcess:
     """One server process of the stack, known by its pid file and recognised by a marker in its command line."""
 
-    def __init__(self, name: str, pid_file: Path, log_file: Path, marker: str) -> None:
+    def __init__(
+        self, name: str, pid_file: Path, log_file: Path, marker: str, *,
+        stop_signal: signal.Signals = signal.SIGTERM, stop_leader_only: bool = False,
+    ) -> None:
         self.name = name
         self.pid_file = pid_file
         self.log_file = log_file
         self.marker = marker
+        # A server that shuts its own children down (PostgreSQL) gets its stop signal alone; SIGKILL hits the group.
+        self.stop_signal = stop_signal
+        self.stop_leader_only = stop_leader_only
 
     def recorded_pid(self) -> int | None:
         """Return the pid in the pid file, or None when there is no readable pid file."""
@@ -81,7 +100,7 @@ class ManagedProcess:
         pid = self.recorded_pid()
         if pid is None:
             return None
-        command_line = _command_line(pid)
+        command_line = _settled_command_line(pid)
         # Exited (an empty command line is a zombie's) or a reused pid: check before touching the process at all.
         foreign = command_line is not None and self.marker not in command_line
         if not foreign and process_is_alive(pid):
@@ -110,8 +129,10 @@ class ManagedProcess:
         text = self.log_since(max(0, self.log_size() - 64_000))
         return "\n".join(text.splitlines()[-lines:])
 
-    def start(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None) -> int:
-        """Start the process in its own session, appending its output to the log, and record its pid."""
+    def start(
+        self, argv: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None, account: Account | None = None,
+    ) -> int:
+        """Start the process in its own session, as `account` if given, with its output to the log; record its pid."""
         self.pid_file.parent.mkdir(parents=True, exist_ok=True)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as log:
@@ -119,6 +140,7 @@ class ManagedProcess:
                 process = subprocess.Popen(
                     list(argv), cwd=cwd, env=dict(env) if env is not None else None,
                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                    **(account.process_options() if account is not None else {}),
                 )
             except OSError as error:
                 raise StackError(f"cannot start {self.name}: {error}") from error
@@ -140,12 +162,16 @@ class ManagedProcess:
             time.sleep(POLL_INTERVAL_S)
 
     def stop(self, timeout_s: float) -> bool:
-        """Stop our process group with SIGTERM, then SIGKILL after the timeout; return whether one was running."""
+        """Stop our process with its stop signal, then its group with SIGKILL after the timeout; say if one ran."""
         pid = self.running_pid()
         if pid is None:
             return False
-        for sig, wait_s in ((signal.SIGTERM, timeout_s), (signal.SIGKILL, KILL_WAIT_S)):
-            _signal_group(pid, sig)
+        for sig, wait_s in ((self.stop_signal, timeout_s), (signal.SIGKILL, KILL_WAIT_S)):
+            if sig != signal.SIGKILL and self.stop_leader_only:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, sig)
+            else:
+                _signal_group(pid, sig)
             deadline = time.monotonic() + wait_s
             while process_is_alive(pid) and time.monotonic() < deadline:
                 time.sleep(POLL_INTERVAL_S)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 
 from clientbase.stack.coroutines import run_coroutine
 from clientbase.stack.errors import StackError
-from clientbase.topics import all_topic_names_and_partitions
+from clientbase.topics import all_topic_names_and_partitions, topic_configs
 
 REPLICATION_FACTOR = 1
 
@@ -17,8 +18,12 @@ async def _create_missing_topics(bootstrap_servers: str) -> list[str]:
     try:
         await admin.start()
         existing = set(await admin.list_topics())
+        configs = topic_configs()
+        kept = [ConfigResource(ConfigResourceType.TOPIC, name, configs[name]) for name in sorted(existing & set(configs))]
+        if kept:  # topics made before retention was configured keep their events from now on
+            await admin.alter_configs(kept)
         missing = [
-            NewTopic(name, partitions, REPLICATION_FACTOR)
+            NewTopic(name, partitions, REPLICATION_FACTOR, topic_configs=configs[name])
             for name, partitions in all_topic_names_and_partitions()
             if name not in existing
         ]

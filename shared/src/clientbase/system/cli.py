@@ -12,9 +12,10 @@ from pathlib import Path
 
 from clientbase.stack.config import find_repo_root
 from clientbase.stack.errors import PortInUseError, StackError
-from clientbase.stack.stack import LocalStack
+from clientbase.stack.stack import LocalStack, StackEndpoints
 from clientbase.system.feed import feed
 from clientbase.system.launcher import SystemLauncher
+from clientbase.system.secrets import secrets_file
 from clientbase.system.summary import collection_counts
 
 log = logging.getLogger("clientbase.system")
@@ -52,6 +53,14 @@ def _print_status(stack: LocalStack, launcher: SystemLauncher) -> bool:
     return healthy
 
 
+def _print_where_to_look(endpoints: StackEndpoints, launcher: SystemLauncher) -> None:
+    metrics = next(spec for spec in launcher.services if spec.name == "metrics")
+    print(f"mail captured by Mailpit: {endpoints.mailpit_url}/api/v1/messages")
+    print(f"SMS captured by the sink: {launcher.sms_sink_url}/messages")
+    print(f"metrics read API: http://127.0.0.1:{metrics.port}/metrics/retention?period=month "
+          f"(bearer token: METRICS_API_TOKEN in {secrets_file(launcher.config.state_dir)})")
+
+
 def _print_results(mongo_url: str) -> None:
     for database, counts in collection_counts(mongo_url).items():
         shown = ", ".join(f"{name}={count}" for name, count in counts.items()) or "(nothing stored yet)"
@@ -72,6 +81,7 @@ def run(arguments: argparse.Namespace) -> int:
             time.sleep(SETTLE_S)
             _print_results(endpoints.mongo_url)
         healthy = _print_status(stack, launcher)
+        _print_where_to_look(endpoints, launcher)
         print(f"logs: {stack.config.logs_dir}   stop with: make down")
         return 0 if healthy else 1
     if arguments.command == "down":

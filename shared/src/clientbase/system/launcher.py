@@ -15,11 +15,19 @@ from clientbase.stack.config import StackConfig, find_repo_root
 from clientbase.stack.ports import ensure_port_free
 from clientbase.stack.processes import ManagedProcess
 from clientbase.stack.stack import StackEndpoints
+from clientbase.system.secrets import local_secrets
 from clientbase.system.services import SERVICES, ServiceSpec
 
 log = logging.getLogger("clientbase.system")
 
 READY_TIMEOUT_S = 60.0
+SMS_SINK_PORT_ENV = "CLIENTBASE_SMS_SINK_PORT"
+SMS_SINK_DEFAULT_PORT = 8026
+
+
+def sms_sink_port() -> int:
+    """Port of the local SMS sink: CLIENTBASE_SMS_SINK_PORT, else 8026."""
+    return int(os.environ.get(SMS_SINK_PORT_ENV) or SMS_SINK_DEFAULT_PORT)
 STOP_TIMEOUT_S = 20.0
 
 
@@ -64,11 +72,33 @@ class SystemLauncher:
         """Readiness endpoint of one service."""
         return f"http://127.0.0.1:{spec.port}/ready"
 
+    def sms_sink(self) -> ManagedProcess:
+        """The managed process of the local SMS sink notify sends to."""
+        return ManagedProcess("sms-sink", self.config.run_dir / "sms-sink.pid", self.config.logs_dir / "sms-sink.log",
+                              marker="notify.cli sms-sink")
+
+    @property
+    def sms_sink_url(self) -> str:
+        """Where the local SMS sink answers (its received messages: GET /messages)."""
+        return f"http://127.0.0.1:{sms_sink_port()}"
+
+    def environment(self, endpoints: StackEndpoints, extra_env: dict[str, str] | None = None) -> dict[str, str]:
+        """The services' environment: the stack's addresses, local secrets and SMS sink unless the environment
+        says otherwise; `extra_env` wins over everything."""
+        defaults = {"NOTIFY_SMTP_HOST": endpoints.smtp_host, "NOTIFY_SMTP_PORT": str(endpoints.smtp_port),
+                    "NOTIFY_TWILIO_URL": self.sms_sink_url, "NOTIFY_SMSRU_URL": self.sms_sink_url,
+                    **local_secrets(self.config.state_dir)}
+        notify = next((spec for spec in self.services if spec.name == "notify"), None)
+        if notify is not None:
+            defaults["NOTIFY_PUBLIC_URL"] = f"http://127.0.0.1:{notify.port}"
+        return {**defaults, **os.environ, "KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap,
+                "MONGO_URL": endpoints.mongo_url, "LOG_FORMAT": os.environ.get("LOG_FORMAT", "json"),
+                **(extra_env or {})}
+
     def up(self, endpoints: StackEndpoints, extra_env: dict[str, str] | None = None) -> None:
-        """Start every service not yet running and wait until each answers /ready with 200."""
-        env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap,
-               "MONGO_URL": endpoints.mongo_url, "LOG_FORMAT": os.environ.get("LOG_FORMAT", "json"),
-               **(extra_env or {})}
+        """Start the SMS sink and every service not yet running, and wait until each answers /ready with 200."""
+        env = self.environment(endpoints, extra_env)
+        self._start_sms_sink(env)
         started: list[tuple[ServiceSpec, ManagedProcess, int]] = []
         for spec in self.services:
             process = self.process(spec)
@@ -82,11 +112,24 @@ class SystemLauncher:
             process.wait_until(lambda spec=spec: http_get(self.ready_url(spec))[0] == 200, READY_TIMEOUT_S, pid)
             log.info("%s ready on port %s (pid %s, log %s)", spec.name, spec.port, pid, process.log_file)
 
+    def _start_sms_sink(self, env: dict[str, str]) -> None:
+        """Start the local SMS sink unless it runs, and wait until it answers."""
+        sink = self.sms_sink()
+        if sink.running_pid() is not None:
+            return
+        ensure_port_free(sms_sink_port(), SMS_SINK_PORT_ENV, "sms-sink")
+        pid = sink.start([sys.executable, "-m", "notify.cli", "sms-sink", "--port", str(sms_sink_port())],
+                         cwd=find_repo_root(), env=env)
+        sink.wait_until(lambda: http_get(f"{self.sms_sink_url}/messages")[0] == 200, READY_TIMEOUT_S, pid)
+        log.info("sms-sink ready on %s (pid %s)", self.sms_sink_url, pid)
+
     def down(self) -> None:
-        """Stop every service process."""
+        """Stop every service process and the SMS sink."""
         for spec in reversed(self.services):
             if self.process(spec).stop(STOP_TIMEOUT_S):
                 log.info("%s stopped", spec.name)
+        if self.sms_sink().stop(STOP_TIMEOUT_S):
+            log.info("sms-sink stopped")
 
     def status(self) -> list[ServiceStatus]:
         """Pid and readiness of every service."""

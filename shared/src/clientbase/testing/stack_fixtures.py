@@ -1,4 +1,4 @@
-"""Pytest plugin giving tests the real Kafka broker and MongoDB-compatible server, started once per session."""
+"""Pytest plugin giving tests the real Kafka broker, MongoDB-compatible server and Mailpit, started once per session."""
 
 from __future__ import annotations
 
@@ -11,14 +11,31 @@ from clientbase.stack import LocalStack, StackEndpoints
 
 KAFKA_ENV = "KAFKA_BOOTSTRAP_SERVERS"
 MONGO_ENV = "MONGO_URL"
+SMTP_HOST_ENV = "SMTP_HOST"
+SMTP_PORT_ENV = "SMTP_PORT"
+MAILPIT_URL_ENV = "MAILPIT_URL"
+POSTGRES_URL_ENV = "POSTGRES_URL"
+
+
+def _endpoints_from_env(kafka_bootstrap: str, mongo_url: str) -> StackEndpoints:
+    defaults = StackEndpoints(kafka_bootstrap=kafka_bootstrap, mongo_url=mongo_url)
+    return StackEndpoints(
+        kafka_bootstrap=kafka_bootstrap,
+        mongo_url=mongo_url,
+        smtp_host=os.environ.get(SMTP_HOST_ENV) or defaults.smtp_host,
+        smtp_port=int(os.environ.get(SMTP_PORT_ENV) or defaults.smtp_port),
+        mailpit_url=os.environ.get(MAILPIT_URL_ENV) or defaults.mailpit_url,
+        postgres_url=os.environ.get(POSTGRES_URL_ENV) or None,
+    )
 
 
 @pytest.fixture(scope="session")
 def stack_endpoints(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackEndpoints]:
-    """Endpoints from KAFKA_BOOTSTRAP_SERVERS and MONGO_URL when both are set, else of an ephemeral local stack."""
+    """Endpoints from KAFKA_BOOTSTRAP_SERVERS and MONGO_URL (SMTP_HOST, SMTP_PORT, MAILPIT_URL, POSTGRES_URL
+    optional) when both are set, else of an ephemeral local stack."""
     kafka_bootstrap, mongo_url = os.environ.get(KAFKA_ENV), os.environ.get(MONGO_ENV)
     if kafka_bootstrap and mongo_url:
-        yield StackEndpoints(kafka_bootstrap=kafka_bootstrap, mongo_url=mongo_url)
+        yield _endpoints_from_env(kafka_bootstrap, mongo_url)
         return
     stack = LocalStack.ephemeral(tmp_path_factory.mktemp("stack"))
     try:

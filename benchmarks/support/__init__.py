@@ -1,0 +1,1 @@
+"""Measuring helpers the benchmarks share: counters of MongoDB commands and Kafka requests, phases in subprocesses."""

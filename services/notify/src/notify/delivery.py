@@ -1,0 +1,156 @@
+"""Renders a message, records the intent, hands it to SMTP or an SMS provider and records the result."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from urllib.parse import quote
+
+import structlog
+
+from clientbase.events.envelope import derived_event_id
+
+from notify.consent import address_key
+from notify.domain import Decision, Recipient, frequency_keys
+from notify.mailer import Mailer
+from notify.providers import DeliveryError, SmsGateway
+from notify.records import Doc, request_from_doc
+from notify.repository import NotifyRepository
+from notify.segments import segments
+from notify.templates import TemplateProblem, Templates
+from notify.tokens import issue
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    """How sends are made: links, retries and the lease that marks a send in progress."""
+
+    public_url: str
+    token_secret: bytes | None
+    token_ttl_s: int
+    message_id_domain: str
+    attempts: int = 3
+    backoff_s: float = 1.0
+    lease_s: float = 300.0
+    crash_window_s: float = 0.0
+
+
+class Deliverer:
+    """One delivery per request: the intent is stored before the provider call, the result after it."""
+
+    def __init__(self, repo: NotifyRepository, templates: Templates, mailer: Mailer, sms: SmsGateway,
+                 config: DeliveryConfig, clock: Callable[[], datetime]) -> None:
+        self.repo, self.templates, self.mailer, self.sms = repo, templates, mailer, sms
+        self.config, self.clock = config, clock
+
+    def link(self, purpose: str, channel: str, address: str) -> str | None:
+        """A signed link to notify's /unsubscribe or /confirm page, or None without a token key."""
+        if self.config.token_secret is None:
+            return None
+        token = issue(self.config.token_secret, purpose, channel, address, now=time.time(),  # type: ignore[arg-type]
+                      ttl_s=self.config.token_ttl_s)
+        return f"{self.config.public_url.rstrip('/')}/{purpose}?t={quote(token)}"
+
+    def prepare(self, decision: Decision, recipient: Recipient | None) -> Decision:
+        """Render the message of a request cleared to send; a missing variable fails it (`template_error`)."""
+        request, address = decision.request, decision.address or ""
+        unsubscribe = None
+        if request.channel == "email" and request.category == "marketing":
+            unsubscribe = self.link("unsubscribe", "email", address)
+            if unsubscribe is None:
+                log.warning("notify.token_secret_missing", event_id=request.request_id)
+                return replace(decision, verdict="failed", reason="provider_error")
+        params = {"name": recipient.name if recipient else None, "unsubscribe_url": unsubscribe, **request.params}
+        try:
+            rendered = self.templates.render(request.template, decision.locale, params)
+        except TemplateProblem as problem:
+            log.warning("notify.template_error", event_id=request.request_id, template=request.template,
+                        error=str(problem))
+            return replace(decision, verdict="failed", reason="template_error")
+        message = {"subject": rendered.subject, "body": rendered.body, "locale": rendered.locale}
+        if unsubscribe:
+            message["headers"] = {"List-Unsubscribe": f"<{unsubscribe}>",
+                                  "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+        if request.channel == "sms":
+            message["segments"] = segments(rendered.body)
+        return replace(decision, message=message)
+
+    async def deliver(self, doc: Doc) -> Doc | None:
+        """Send a queued request (or resume one found mid-send); return its final outcome, None if not ours."""
+        rid, now = doc["_id"], self.clock()
+        lease = now + timedelta(seconds=self.config.lease_s)
+        if doc["status"] == "sending" and doc["channel"] == "email":
+            outcome = {"status": "sent", "reason": "unconfirmed", "provider": doc.get("provider") or self.mailer.name}
+            log.warning("notify.email_unconfirmed", event_id=rid)
+            return await self._finish(doc, outcome)
+        if doc["status"] == "queued":
+            if not await self.repo.update_request({"_id": rid, "status": "queued"},
+                                                  {"status": "sending", "due_at": lease, "attempted_at": now}):
+                return None
+            if doc["category"] == "marketing":
+                request = request_from_doc(doc)
+                await self.repo.record_sends([{"_id": f"{rid}:{n}", "counter": c, "at": now, "request_id": rid}
+                                              for n, c in enumerate(frequency_keys(request, doc["target"]))])
+        outcome = await self._attempt(doc)
+        if outcome["status"] == "sent" and self.config.crash_window_s:
+            await asyncio.sleep(self.config.crash_window_s)
+        return await self._finish(doc, outcome)
+
+    async def _finish(self, doc: Doc, outcome: Doc) -> Doc:
+        """Store the final outcome of a request that was being sent."""
+        await self.repo.update_request({"_id": doc["_id"], "status": "sending"},
+                                       {"status": "done", "due_at": None, "outcome": outcome})
+        return outcome
+
+    async def _attempt(self, doc: Doc) -> Doc:
+        """Try the provider with backoff; a permanent refusal suppresses the address and fails the request."""
+        delay = self.config.backoff_s
+        for attempt in range(1, self.config.attempts + 1):
+            try:
+                provider = await (self._email(doc) if doc["channel"] == "email" else self._sms(doc))
+            except DeliveryError as error:
+                log.warning("notify.send_failed", event_id=doc["_id"], provider=error.provider, reason=error.reason,
+                            permanent=error.permanent, attempt=attempt)
+                if error.permanent:
+                    await self.suppress(doc["channel"], doc["target"], source=f"provider:{error.provider}",
+                                        detail=error.reason, request_id=doc["_id"])
+                    return {"status": "failed", "reason": "provider_error", "provider": error.provider}
+                if attempt < self.config.attempts:
+                    await asyncio.sleep(delay)
+                    delay *= 2
+                continue
+            log.info("notify.sent", event_id=doc["_id"], channel=doc["channel"], provider=provider,
+                     segments=doc.get("message", {}).get("segments"))
+            return {"status": "sent", "reason": None, "provider": provider}
+        return {"status": "failed", "reason": "provider_error", "provider": None}
+
+    async def _email(self, doc: Doc) -> str:
+        """Send the stored email message through SMTP."""
+        message = doc["message"]
+        built = self.mailer.build(to=doc["target"], subject=message["subject"], body=message["body"],
+                                  message_id=f"<{doc['_id']}@{self.config.message_id_domain}>",
+                                  headers=message.get("headers"))
+        await self.repo.update_request({"_id": doc["_id"]}, {"provider": self.mailer.name})
+        return await self.mailer.send(built)
+
+    async def _sms(self, doc: Doc) -> str:
+        """Send the stored SMS through the gateway, keyed by the request so a resend is one message."""
+        async def before_call(provider: str) -> None:
+            await self.repo.update_request({"_id": doc["_id"]}, {"provider": provider})
+
+        accepted = await self.sms.send(to=doc["target"], body=doc["message"]["body"], key=doc["_id"],
+                                       prefer=doc.get("provider"), before_call=before_call)
+        return accepted.provider
+
+    async def suppress(self, channel: str, address: str, *, source: str, detail: str, request_id: str | None) -> None:
+        """Put an address on the suppression list with the evidence."""
+        key = address_key(channel, address)
+        await self.repo.suppress([{"_id": derived_event_id("suppression", key, source, detail), "key": key,
+                                   "channel": channel, "source": source, "detail": detail, "request_id": request_id,
+                                   "at": self.clock()}])
+        log.warning("notify.address_suppressed", channel=channel, source=source, detail=detail)
