@@ -33,6 +33,7 @@ from faststream import TestApp
 from pymongo import AsyncMongoClient, monitoring
 
 from clientbase import topics
+from clientbase.kafka.stores import handled_events
 from clientbase.events.outbound import ClientRegistered, LeadSource
 from clientbase.kafka.reliability import Delivery
 from clientbase.mongo import ensure_indexes
@@ -184,8 +185,8 @@ async def run_service(bootstrap: str, mongo_url: str, run: str, count: int, mana
         kafka.names.clear()
         cpu0, wall0 = _cpu(), time.perf_counter()
         async with TestApp(create_app(settings)):
-            while await db["processed_events"].count_documents({"processed_at": {"$exists": True}}) < count:
-                await asyncio.sleep(0.5)
+            while await handled_events(db) < count:
+                await asyncio.sleep(1.0)
             counted = commands.split()
             requests = Counter(kafka.names)
         cpu, wall = _cpu() - cpu0, time.perf_counter() - wall0
