@@ -1,4 +1,4 @@
-"""Health, readiness and Prometheus endpoints every service exposes over ASGI."""
+"""Health, readiness and Prometheus endpoints every service exposes over ASGI, and a capped body reader."""
 
 from __future__ import annotations
 
@@ -12,6 +12,25 @@ from faststream.asgi.response import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+
+
+class PayloadTooLarge(ValueError):
+    """The request body is larger than the configured cap."""
+
+
+async def read_body(receive: Receive, max_bytes: int) -> bytes:
+    """Read an ASGI request body, giving up as soon as it exceeds the cap."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > max_bytes:
+            raise PayloadTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
 
 
 def make_health_route() -> GetHandler:

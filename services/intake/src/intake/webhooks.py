@@ -13,6 +13,7 @@ from typing import Any
 
 import structlog
 
+from clientbase.http import PayloadTooLarge, read_body
 from clientbase.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, check_signature
 
 from intake.settings import Settings
@@ -22,24 +23,6 @@ log = structlog.get_logger(__name__)
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
-
-
-class PayloadTooLarge(Exception):
-    """The request body is larger than the configured cap."""
-
-
-async def read_body(receive: Receive, max_bytes: int) -> bytes:
-    """Read the request body, giving up as soon as it exceeds the cap."""
-    chunks, size = [], 0
-    while True:
-        message = await receive()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > max_bytes:
-            raise PayloadTooLarge
-        chunks.append(chunk)
-        if not message.get("more_body"):
-            return b"".join(chunks)
 
 
 async def respond(send: Send, status: int, payload: dict[str, Any]) -> None:

@@ -13,11 +13,12 @@ from urllib.parse import parse_qs, quote
 import structlog
 
 from clientbase.events.envelope import utc_now
+from clientbase.http import read_body
+from clientbase.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, check_signature
 
 from notify.consent import keyword_of
 from notify.ledger import entry, normalize_address
 from notify.repository import NotifyRepository
-from clientbase.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, check_signature
 from notify.tokens import BadToken, verify
 
 log = structlog.get_logger(__name__)
@@ -29,20 +30,6 @@ MAX_BODY = 65536
 PERMANENT_STATUS_ERRORS = frozenset({"21211", "21612", "21614", "30005", "30006"})
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title></head><body>
 <h1>{title}</h1><p>{text}</p>{form}</body></html>"""
-
-
-async def _body(receive: Receive) -> bytes:
-    """The request body, capped."""
-    chunks, size = [], 0
-    while True:
-        message = await receive()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise ValueError("body too large")
-        chunks.append(chunk)
-        if not message.get("more_body"):
-            return b"".join(chunks)
 
 
 async def _respond(send: Send, status: int, body: str, content_type: str = "text/html; charset=utf-8") -> None:
@@ -84,7 +71,7 @@ class TokenPage:
         if self.secret is None:
             return await _json(send, 503, {"error": "token_secret_not_configured"})
         try:
-            fields = _form(await _body(receive) if method == "POST" else b"", scope)
+            fields = _form(await read_body(receive, MAX_BODY) if method == "POST" else b"", scope)
             claims = verify(self.secret, fields.get("t", ""), self.purpose, now=time.time())  # type: ignore[arg-type]
         except BadToken as problem:
             log.warning("notify.token_refused", purpose=self.purpose, reason=str(problem))
@@ -123,7 +110,7 @@ class SmsWebhook:
         if self.secret is None:
             return await _json(send, 503, {"error": "webhook_secret_not_configured"})
         try:
-            body = await _body(receive)
+            body = await read_body(receive, MAX_BODY)
         except ValueError:
             return await _json(send, 413, {"error": "payload_too_large"})
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
