@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from pymongo import MongoClient
@@ -10,11 +9,10 @@ from pymongo.errors import PyMongoError
 
 from clientbase.stack.cache import CacheEntry
 from clientbase.stack.config import MONGO_PORT_ENV, POSTGRESQL, SQLITE, StackConfig
-from clientbase.stack.errors import StackError
+from clientbase.stack.gobinary import GoBinary
 from clientbase.stack.ports import HOST
 from clientbase.stack.postgres import PostgresServer
 from clientbase.stack.processes import ManagedProcess
-from clientbase.stack.tools import go_build
 
 PROBE_TIMEOUT_MS = 2000
 BINARY_NAME = "ferretdb"
@@ -49,31 +47,31 @@ class FerretDBServer:
         return [(self.config.mongo_port, MONGO_PORT_ENV)]
 
     @property
+    def build(self) -> GoBinary:
+        """The Go main that embeds FerretDB, and its cached binary."""
+        return GoBinary(self.config.deploy_dir / "ferretdb", "github.com/FerretDB/FerretDB", BINARY_NAME, "FerretDB", self.config.cache_dir)
+
+    @property
     def source_dir(self) -> Path:
         """Go module with the small main that embeds FerretDB."""
-        return self.config.deploy_dir / "ferretdb"
+        return self.build.source_dir
 
     def version(self) -> str:
         """FerretDB version required by the Go module."""
-        match = re.search(r"github\.com/FerretDB/FerretDB\s+(v\S+)", (self.source_dir / "go.mod").read_text())
-        if match is None:
-            raise StackError(f"no github.com/FerretDB/FerretDB requirement in {self.source_dir / 'go.mod'}")
-        return match.group(1)
+        return self.build.version()
 
     def cache_entry(self) -> CacheEntry:
         """Cache directory holding the built binary."""
-        inputs = [self.source_dir / name for name in ("main.go", "go.mod", "go.sum")]
-        return CacheEntry.keyed(self.config.cache_dir, f"ferretdb-{self.version()}", inputs)
+        return self.build.cache_entry()
 
     @property
     def binary(self) -> Path:
         """Path of the built server binary."""
-        return self.cache_entry().directory / BINARY_NAME
+        return self.build.binary
 
     def prepare(self) -> bool:
         """Build the binary into the cache unless already there; return whether it built."""
-        return self.cache_entry().ensure(lambda directory: go_build(
-            self.source_dir, directory / BINARY_NAME, what="FerretDB"))
+        return self.build.prepare()
 
     def command(self) -> list[str]:
         """Command line of the server on the configured backend."""

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import os
-import re
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 from clientbase.stack.cache import CacheEntry
 from clientbase.stack.config import MAILPIT_PORT_ENV, SMTP_PORT_ENV, StackConfig
-from clientbase.stack.errors import StackError
+from clientbase.stack.gobinary import GoBinary
 from clientbase.stack.ports import HOST, port_accepts_connections
 from clientbase.stack.processes import ManagedProcess
-from clientbase.stack.tools import go_build
 
 PROBE_TIMEOUT_S = 2.0
 BINARY_NAME = "mailpit"
@@ -47,31 +45,31 @@ class MailpitServer:
         return [(self.config.smtp_port, SMTP_PORT_ENV), (self.config.mailpit_port, MAILPIT_PORT_ENV)]
 
     @property
+    def build(self) -> GoBinary:
+        """The Go main that runs Mailpit, and its cached binary."""
+        return GoBinary(self.config.deploy_dir / "mailpit", "github.com/axllent/mailpit", BINARY_NAME, "Mailpit", self.config.cache_dir)
+
+    @property
     def source_dir(self) -> Path:
         """Go module with the small main that runs Mailpit."""
-        return self.config.deploy_dir / "mailpit"
+        return self.build.source_dir
 
     def version(self) -> str:
         """Mailpit version required by the Go module."""
-        match = re.search(r"github\.com/axllent/mailpit\s+(v\S+)", (self.source_dir / "go.mod").read_text())
-        if match is None:
-            raise StackError(f"no github.com/axllent/mailpit requirement in {self.source_dir / 'go.mod'}")
-        return match.group(1)
+        return self.build.version()
 
     def cache_entry(self) -> CacheEntry:
         """Cache directory holding the built binary."""
-        inputs = [self.source_dir / name for name in ("main.go", "go.mod", "go.sum")]
-        return CacheEntry.keyed(self.config.cache_dir, f"mailpit-{self.version()}", inputs)
+        return self.build.cache_entry()
 
     @property
     def binary(self) -> Path:
         """Path of the built server binary."""
-        return self.cache_entry().directory / BINARY_NAME
+        return self.build.binary
 
     def prepare(self) -> bool:
         """Build the binary into the cache unless already there; return whether it built."""
-        return self.cache_entry().ensure(lambda directory: go_build(
-            self.source_dir, directory / BINARY_NAME, what="Mailpit"))
+        return self.build.prepare()
 
     def command(self) -> list[str]:
         """Command line of the server: SMTP and HTTP on 127.0.0.1, messages kept in the state directory."""
