@@ -12,6 +12,7 @@ import pytest
 
 from clientbase.stack.config import StackConfig, default_cache_dir
 from clientbase.stack.ports import free_ports
+from clientbase.stack.topics import create_registry_topics
 from clientbase.system.launcher import SMS_SINK_PORT_ENV, SystemLauncher
 from clientbase.system.services import SERVICES
 
@@ -25,16 +26,23 @@ class RunningSystem:
     groups: dict[str, str]
     kafka_bootstrap: str
     mongo_url: str
+    prefix: str
+
+    def topic(self, name: str) -> str:
+        """The name a public topic has in this run: the run's own prefix keeps other tests' events out."""
+        return self.prefix + name
 
 
 @pytest.fixture(scope="module")
 def running_system(stack_endpoints, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
     """Start intake, rotation, notify and metrics as processes on free ports, with their own databases.
 
-    Module scope: the processes consume and publish the public topics, so they must be gone before other
-    tests use those topics.
+    The run has topics of its own (the public names under a prefix of the run), so the services see only
+    what the run feeds them, whatever other tests left on the public topics. Module scope: each module
+    gets a fresh system.
     """
     run_id = uuid.uuid4().hex[:8]
+    prefix = f"e2e{run_id}."
     ports = free_ports(len(SERVICES) + 4)
     saved = {name: os.environ.get(name) for name in (*(spec.port_env for spec in SERVICES), SMS_SINK_PORT_ENV)}
     for spec, port in zip(SERVICES, ports, strict=False):
@@ -49,9 +57,12 @@ def running_system(stack_endpoints, tmp_path_factory: pytest.TempPathFactory) ->
     for spec in SERVICES:
         extra_env[f"{spec.name.upper()}_DATABASE"] = databases[spec.name]
         extra_env[f"{spec.name.upper()}_GROUP_ID"] = groups[spec.name]
+        extra_env[f"{spec.name.upper()}_TOPIC_PREFIX"] = prefix
+    create_registry_topics(stack_endpoints.kafka_bootstrap, prefix)
     try:
         launcher.up(stack_endpoints, extra_env=extra_env)
-        yield RunningSystem(launcher, databases, groups, stack_endpoints.kafka_bootstrap, stack_endpoints.mongo_url)
+        yield RunningSystem(launcher, databases, groups, stack_endpoints.kafka_bootstrap, stack_endpoints.mongo_url,
+                            prefix)
     finally:
         launcher.down()
         for name, value in saved.items():

@@ -73,8 +73,8 @@ async def message(mailpit: str, message_id: str) -> dict[str, Any]:
         return (await http.get(f"{mailpit}/api/v1/message/{message_id}")).json()
 
 
-async def final_outcome(bootstrap: str, request_id: str) -> dict[str, Any]:
-    consumer = AIOKafkaConsumer(topics.NOTIFICATIONS_OUTCOMES.name, bootstrap_servers=bootstrap,
+async def final_outcome(system: Any, request_id: str) -> dict[str, Any]:
+    consumer = AIOKafkaConsumer(system.topic(topics.NOTIFICATIONS_OUTCOMES.name), bootstrap_servers=system.kafka_bootstrap,
                                 auto_offset_reset="earliest", group_id=None)
     await consumer.start()
     found: list[dict[str, Any]] = []
@@ -107,8 +107,8 @@ async def test_a_form_lead_gets_double_opt_in_and_its_manager_is_told(running_sy
     manager = {"event_id": str(uuid.uuid4()), "occurred_at": datetime.now(UTC).isoformat(),
                "manager_id": f"m-e2e-{tag}", "name": "Maria E2E", "email": f"manager.{tag}@company.example",
                "grade": 1, "status": "active", "capacity": 50, "regions": ["RO"], "languages": ["ro"]}
-    await produce(running_system.kafka_bootstrap, topics.MANAGERS_CHANGED.name, manager, manager["manager_id"])
-    await produce(running_system.kafka_bootstrap, topics.LEADS_FORM_SUBMITTED.name, lead, lead["event_id"])
+    await produce(running_system.kafka_bootstrap, running_system.prefix + topics.MANAGERS_CHANGED.name, manager, manager["manager_id"])
+    await produce(running_system.kafka_bootstrap, running_system.prefix + topics.LEADS_FORM_SUBMITTED.name, lead, lead["event_id"])
 
     async def confirmation_sent() -> bool:
         return bool(await search(notify_env, f"to:{email}"))
@@ -124,8 +124,8 @@ async def test_a_form_lead_gets_double_opt_in_and_its_manager_is_told(running_sy
         client = await mongo[running_system.databases["notify"]]["clients"].find_one({"emails": email})
         assert client is not None
         first = marketing_email(client["_id"])
-        await produce(running_system.kafka_bootstrap, topics.NOTIFICATIONS_REQUESTED.name, first, client["_id"])
-        outcome = await final_outcome(running_system.kafka_bootstrap, first["event_id"])
+        await produce(running_system.kafka_bootstrap, running_system.prefix + topics.NOTIFICATIONS_REQUESTED.name, first, client["_id"])
+        outcome = await final_outcome(running_system, first["event_id"])
         assert (outcome["status"], outcome["reason"]) == ("suppressed", "unconfirmed")
 
         notify_port = next(spec.port for spec in SERVICES if spec.name == "notify")
@@ -134,8 +134,8 @@ async def test_a_form_lead_gets_double_opt_in_and_its_manager_is_told(running_sy
                                      params={"t": parse_qs(urlparse(link).query)["t"][0]})
         assert answer.status_code == 200
         second = marketing_email(client["_id"])
-        await produce(running_system.kafka_bootstrap, topics.NOTIFICATIONS_REQUESTED.name, second, client["_id"])
-        outcome = await final_outcome(running_system.kafka_bootstrap, second["event_id"])
+        await produce(running_system.kafka_bootstrap, running_system.prefix + topics.NOTIFICATIONS_REQUESTED.name, second, client["_id"])
+        outcome = await final_outcome(running_system, second["event_id"])
         assert (outcome["status"], outcome["provider"]) == ("sent", "smtp")
     finally:
         await mongo.close()

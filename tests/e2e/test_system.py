@@ -59,12 +59,13 @@ async def unconsumed(admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer, gro
 
 
 async def test_demo_feed_is_consumed_by_the_service_processes(running_system) -> None:
-    counts = await publish_feed(running_system.kafka_bootstrap, DEMO)
+    counts = await publish_feed(running_system.kafka_bootstrap, DEMO, running_system.prefix)
     assert counts[topics.LEADS_FORM_SUBMITTED.name] >= 8
-    consumed_by = {spec.name: sorted(subscribed_topics(spec.name) & set(counts)) for spec in SERVICES}
+    consumed_by = {spec.name: sorted(running_system.topic(t) for t in subscribed_topics(spec.name) & set(counts))
+                   for spec in SERVICES}
     assert consumed_by["intake"], "intake must consume the fed leads"
     admin = AIOKafkaAdminClient(bootstrap_servers=running_system.kafka_bootstrap)
-    consumer = AIOKafkaConsumer(*counts, bootstrap_servers=running_system.kafka_bootstrap, group_id=None)
+    consumer = AIOKafkaConsumer(*map(running_system.topic, counts), bootstrap_servers=running_system.kafka_bootstrap, group_id=None)
     await admin.start()
     await consumer.start()
     try:
@@ -118,7 +119,7 @@ async def test_demo_leads_become_clean_clients_and_bad_ones_are_kept(running_sys
         return len(registered - merged) == 8 and len(kept & set(lines)) == 3
 
     try:
-        await publish_feed(running_system.kafka_bootstrap, DEMO)
+        await publish_feed(running_system.kafka_bootstrap, DEMO, running_system.prefix)
         try:
             await wait_for(leads_settled, timeout_s=90)
         except AssertionError as error:

@@ -96,8 +96,9 @@ async def test_clients_consumed_before_the_roster_are_assigned_within_seconds_wi
             event = live.registered(name, AS_OF, "nobody")
             await live.send(topics.CLIENTS_REGISTERED, event, key=event.client_id)
 
-        async def all_waiting() -> bool:
-            return await live.db["clients"].count_documents({"status": "unassigned"}) == len(names)
+        async def all_waiting() -> bool:  # the deferrals are published after the documents are written
+            waiting = await live.db["clients"].count_documents({"status": "unassigned"})
+            return waiting == len(names) and len(live.mine(topics.ROTATIONS_DEFERRED)) >= len(names)
         await wait_for(all_waiting)
         assert {e["reason"] for e in live.mine(topics.ROTATIONS_DEFERRED)} == {"no_active_manager"}
         started = time.monotonic()

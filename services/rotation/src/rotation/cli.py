@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from clientbase.kafka.publishing import PrefixedPublisher
 from clientbase.logging import configure_logging
 from rotation.repository import RotationRepository
 from rotation.app import SERVICE, build_runtime
@@ -50,7 +51,8 @@ async def connected(settings: Settings, *, kafka: bool) -> AsyncIterator[Sweeper
     try:
         if kafka:
             await runtime.broker.start()
-        service = RotationService(RotationRepository(runtime.db), runtime.publisher, settings.rules())
+        service = RotationService(RotationRepository(runtime.db),
+                                  PrefixedPublisher(runtime.publisher, settings.topic_prefix), settings.rules())
         yield Sweeper(service, settings.sweep_batch_size)
     finally:
         if kafka:

@@ -1,63 +1,69 @@
-"""Kafka subscribers of the rotation service: thin, hand each polled batch of raw records to one use case."""
+"""Kafka subscriber of the rotation service: thin, hands each polled batch of raw records to its use cases.
+
+One consumer reads every input topic, so a rotation process is one member of its consumer group: it joins
+once at start (a group of one member per topic rebalanced once per topic) and a replica joining or leaving
+rebalances the group once. A polled batch is handled topic by topic in a fixed order, roster first, so
+managers and the clients they can take that arrive together are matched without a deferral.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
 
 from faststream.kafka import KafkaRouter
 from faststream.kafka.annotations import KafkaMessage
 
 from clientbase import topics
+from clientbase.kafka.reliability import Delivery
 from clientbase.runtime import ServiceRuntime
+from clientbase.topics import Topic
 
 from rotation.batch import RotationBatches
+from clientbase.kafka.publishing import PrefixedPublisher
 from rotation.repository import RotationRepository
 from rotation.service import RotationService
 from rotation.settings import Settings
 
+Step = Callable[[RotationBatches, Sequence[Delivery]], Awaitable[None]]
+
+# Handling order inside one polled batch: who can take clients, then the clients, then what happened to them.
+STEPS: tuple[tuple[Topic, Step], ...] = (
+    (topics.MANAGERS_CHANGED, lambda b, batch: b.roster(batch)),
+    (topics.CLIENTS_REGISTERED, lambda b, batch: b.client_events(topics.CLIENTS_REGISTERED, batch)),
+    (topics.CLIENTS_UPDATED, lambda b, batch: b.client_events(topics.CLIENTS_UPDATED, batch)),
+    (topics.CLIENTS_MERGED, lambda b, batch: b.client_events(topics.CLIENTS_MERGED, batch)),
+    (topics.SALES_ATTRIBUTED, lambda b, batch: b.sales(batch)),
+    (topics.ACTIVITIES_RECORDED, lambda b, batch: b.activities(batch)),
+    (topics.CLIENTS_INACTIVE, lambda b, batch: b.inactive(batch)),
+)
+INPUTS = tuple(topic for topic, _ in STEPS)
+
 
 def build_router(runtime: ServiceRuntime, settings: Settings) -> KafkaRouter:
-    """The rotation service's batch subscribers, bound to its runtime."""
+    """The rotation service's batch subscriber, bound to its runtime."""
     router = KafkaRouter()
     rules = settings.rules()
-    options = runtime.batch_options()
+    prefix = settings.topic_prefix
+    publisher = PrefixedPublisher(runtime.publisher, prefix)
 
     def batches() -> RotationBatches:
-        service = RotationService(RotationRepository(runtime.db), runtime.publisher, rules)
+        service = RotationService(RotationRepository(runtime.db), publisher, rules)
         return RotationBatches(service, runtime.reads, sweep_batch_size=settings.sweep_batch_size,
                                retry_batch_size=settings.unassigned_retry_batch_size)
 
-    @router.subscriber(topics.MANAGERS_CHANGED.name, **options)
-    async def on_managers_changed(msg: KafkaMessage) -> None:
-        """Keep the roster; rotate a departed manager's clients; give waiting clients to a newly available one."""
-        await runtime.handle_batch(msg, lambda batch: batches().roster(batch))
+    async def handle(batch: Sequence[Delivery]) -> None:
+        """Hand each topic's part of the batch to its use case, in the order of STEPS."""
+        parts: dict[str, list[Delivery]] = {}
+        for delivery in batch:
+            parts.setdefault(delivery.topic.removeprefix(prefix), []).append(delivery)
+        handler = batches()
+        for topic, step in STEPS:
+            if part := parts.get(topic.name):
+                await step(handler, part)
 
-    @router.subscriber(topics.CLIENTS_REGISTERED.name, **options)
-    async def on_clients_registered(msg: KafkaMessage) -> None:
-        """Give new clients their first managers."""
-        await runtime.handle_batch(msg, lambda batch: batches().client_events(topics.CLIENTS_REGISTERED, batch))
-
-    @router.subscriber(topics.CLIENTS_UPDATED.name, **options)
-    async def on_clients_updated(msg: KafkaMessage) -> None:
-        """Refresh the fields matching uses; register clients rotation has not seen yet."""
-        await runtime.handle_batch(msg, lambda batch: batches().client_events(topics.CLIENTS_UPDATED, batch))
-
-    @router.subscriber(topics.CLIENTS_MERGED.name, **options)
-    async def on_clients_merged(msg: KafkaMessage) -> None:
-        """Keep one owner for each merged client."""
-        await runtime.handle_batch(msg, lambda batch: batches().client_events(topics.CLIENTS_MERGED, batch))
-
-    @router.subscriber(topics.SALES_ATTRIBUTED.name, **options)
-    async def on_sales_attributed(msg: KafkaMessage) -> None:
-        """Count sales in their clients' activity state."""
-        await runtime.handle_batch(msg, lambda batch: batches().sales(batch))
-
-    @router.subscriber(topics.ACTIVITIES_RECORDED.name, **options)
-    async def on_activities_recorded(msg: KafkaMessage) -> None:
-        """Track activity; close handovers on a report."""
-        await runtime.handle_batch(msg, lambda batch: batches().activities(batch))
-
-    @router.subscriber(topics.CLIENTS_INACTIVE.name, **options)
-    async def on_clients_inactive(msg: KafkaMessage) -> None:
-        """The rotator: reassign or defer inactive clients."""
-        await runtime.handle_batch(msg, lambda batch: batches().inactive(batch))
+    @router.subscriber(*(prefix + topic.name for topic in INPUTS), **runtime.batch_options())
+    async def on_rotation_inputs(msg: KafkaMessage) -> None:
+        """Roster, client, sale, activity and inactivity events arrived: keep ownership right."""
+        await runtime.handle_batch(msg, handle)
 
     return router

@@ -48,6 +48,9 @@ class Settings(ServiceSettings):
         "rotation-2026.1", description="Version of the rotation rules, recorded with every assignment.",
     )
     sweep_batch_size: int = Field(500, ge=1, description="Due clients the sweep checks, publishes and marks per batch.")
+    topic_prefix: str = Field(
+        "", description="Prefix for every topic rotation reads and writes; empty in production, set for isolated tests.",
+    )
     unassigned_retry_batch_size: int = Field(
         200, ge=1, description="When a roster change makes a manager available, the unassigned clients (oldest "
         "first) given first managers per round of one bulk read and one bulk write; rounds go on while all fit.",

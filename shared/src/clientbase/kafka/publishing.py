@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
@@ -58,3 +59,22 @@ class EventPublisher:
         futures = [f for f in sent if inspect.isawaitable(f)]  # an in-memory test broker confirms at once
         if futures:
             await asyncio.gather(*futures)
+
+
+class PrefixedPublisher:
+    """Publishes to the registry's topics under a name prefix (empty in production; isolated tests set one)."""
+
+    def __init__(self, inner: EventPublisher, prefix: str) -> None:
+        self._inner, self._prefix = inner, prefix
+
+    def _named(self, topic: Topic) -> Topic:
+        """The topic as this service's deployment names it."""
+        return dataclasses.replace(topic, name=self._prefix + topic.name) if self._prefix else topic
+
+    async def publish(self, topic: Topic, event: Envelope, *, key: str) -> None:
+        """Publish one event and wait for the ack."""
+        await self._inner.publish(self._named(topic), event, key=key)
+
+    async def publish_all(self, items: Iterable[tuple[Topic, Envelope, str]]) -> None:
+        """Publish several events in order, acks awaited together."""
+        await self._inner.publish_all([(self._named(topic), event, key) for topic, event, key in items])

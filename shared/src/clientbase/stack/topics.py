@@ -13,19 +13,20 @@ from clientbase.topics import all_topic_names_and_partitions, topic_configs
 REPLICATION_FACTOR = 1
 
 
-async def _create_missing_topics(bootstrap_servers: str) -> list[str]:
+async def create_missing_topics(bootstrap_servers: str, prefix: str = "") -> list[str]:
+    """Create the registry's topics (under `prefix`, for an isolated run) that do not exist yet; return their names."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     try:
         await admin.start()
         existing = set(await admin.list_topics())
-        configs = topic_configs()
+        configs = {prefix + name: config for name, config in topic_configs().items()}
         kept = [ConfigResource(ConfigResourceType.TOPIC, name, configs[name]) for name in sorted(existing & set(configs))]
         if kept:  # topics made before retention was configured keep their events from now on
             await admin.alter_configs(kept)
         missing = [
-            NewTopic(name, partitions, REPLICATION_FACTOR, topic_configs=configs[name])
+            NewTopic(prefix + name, partitions, REPLICATION_FACTOR, topic_configs=configs[prefix + name])
             for name, partitions in all_topic_names_and_partitions()
-            if name not in existing
+            if prefix + name not in existing
         ]
         if not missing:
             return []
@@ -41,6 +42,6 @@ async def _create_missing_topics(bootstrap_servers: str) -> list[str]:
         await admin.close()
 
 
-def create_registry_topics(bootstrap_servers: str) -> list[str]:
-    """Create the registry's topics that do not exist yet (replication 1) and return their names."""
-    return run_coroutine(lambda: _create_missing_topics(bootstrap_servers))
+def create_registry_topics(bootstrap_servers: str, prefix: str = "") -> list[str]:
+    """Create the registry's topics (under `prefix`) that do not exist yet (replication 1) and return their names."""
+    return run_coroutine(lambda: create_missing_topics(bootstrap_servers, prefix))

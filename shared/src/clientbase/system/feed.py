@@ -26,8 +26,8 @@ def message_key(line: bytes) -> bytes | None:
     return str(payload["manager_id"]).encode() if isinstance(payload, dict) and "manager_id" in payload else None
 
 
-async def publish_feed(bootstrap_servers: str, samples_dir: Path) -> dict[str, int]:
-    """Send every line of the sample files, as raw bytes, to its inbound topic; return counts per topic."""
+async def publish_feed(bootstrap_servers: str, samples_dir: Path, prefix: str = "") -> dict[str, int]:
+    """Send every line of the sample files, as raw bytes, to its inbound topic (under `prefix`); return counts per topic."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", enable_idempotence=True)
     await producer.start()
     counts: dict[str, int] = {}
@@ -38,7 +38,7 @@ async def publish_feed(bootstrap_servers: str, samples_dir: Path) -> dict[str, i
                 continue
             for line in path.read_bytes().splitlines():
                 if line.strip():
-                    await producer.send_and_wait(topic, line, key=message_key(line))
+                    await producer.send_and_wait(prefix + topic, line, key=message_key(line))
                     counts[topic] = counts.get(topic, 0) + 1
     finally:
         await producer.stop()
