@@ -34,7 +34,14 @@ class RunningSystem:
 
 
 @pytest.fixture(scope="module")
-def running_system(stack_endpoints, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
+def system_env() -> dict[str, str]:
+    """Extra settings of the services of a module's system (a module overrides this fixture to set some)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def running_system(stack_endpoints, tmp_path_factory: pytest.TempPathFactory,
+                   system_env: dict[str, str]) -> Iterator[RunningSystem]:
     """Start intake, rotation, notify and metrics as processes on free ports, with their own databases.
 
     The run has topics of its own (the public names under a prefix of the run), so the services see only
@@ -53,7 +60,7 @@ def running_system(stack_endpoints, tmp_path_factory: pytest.TempPathFactory) ->
     launcher = SystemLauncher(config)
     databases = {spec.name: f"e2e_{run_id}_{spec.name}" for spec in SERVICES}
     groups = {spec.name: f"e2e-{run_id}-{spec.name}" for spec in SERVICES}
-    extra_env = {"LOG_LEVEL": "INFO"}
+    extra_env = {"LOG_LEVEL": "INFO", **system_env}
     for spec in SERVICES:
         extra_env[f"{spec.name.upper()}_DATABASE"] = databases[spec.name]
         extra_env[f"{spec.name.upper()}_GROUP_ID"] = groups[spec.name]

@@ -66,7 +66,7 @@ CLIENTS_MERGED = Topic(
     "Two client records turned out to be one; the survivor is named.",
 )
 LEADS_REJECTED = Topic(
-    "leads.rejected", 3, "lead_event_id", ("intake",), ("metrics",),
+    "leads.rejected", 3, "lead_event_id", ("intake",), ("operators",),
     "A lead could not be used; reasons and the quarantine id are given.",
 )
 SALES_ATTRIBUTED = Topic(
@@ -90,7 +90,7 @@ HANDOVERS_OVERDUE = Topic(
     "A handover deadline passed without a report; escalated to the head of sales.",
 )
 ROTATIONS_DEFERRED = Topic(
-    "rotations.deferred", 6, "client_id", ("rotation",), ("metrics",),
+    "rotations.deferred", 6, "client_id", ("rotation",), ("operators",),
     "A client due for rotation stays with its owner: no eligible manager; the next sweep retries.",
 )
 NOTIFICATIONS_OUTCOMES = Topic(

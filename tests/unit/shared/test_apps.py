@@ -39,10 +39,13 @@ def test_every_subscriber_states_an_at_least_once_ack_policy(service: str) -> No
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_subscribers_read_registry_topics_meant_for_the_service(service: str) -> None:
-    for topic_name in subscribed_topics(build(service)):
+def test_subscribers_read_exactly_the_registry_topics_meant_for_the_service(service: str) -> None:
+    subscribed = set(subscribed_topics(build(service)))
+    for topic_name in subscribed:
         topic = topics.topic_named(topic_name)
         assert service in topic.consumers, (service, topic_name)
+    registered = {topic.name for topic in topics.TOPICS if service in topic.consumers}
+    assert registered == subscribed, f"the registry says {service} reads {sorted(registered - subscribed)}"
 
 
 @pytest.mark.parametrize("service", SERVICES)

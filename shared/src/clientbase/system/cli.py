@@ -6,13 +6,13 @@ import argparse
 import logging
 import os
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from clientbase.stack.config import find_repo_root
 from clientbase.stack.errors import PortInUseError, StackError
 from clientbase.stack.stack import LocalStack, StackEndpoints
+from clientbase.system.demo import play_demo
 from clientbase.system.feed import feed
 from clientbase.system.launcher import SystemLauncher
 from clientbase.system.secrets import secrets_file
@@ -20,14 +20,13 @@ from clientbase.system.summary import collection_counts
 
 log = logging.getLogger("clientbase.system")
 
-SETTLE_S = 15.0
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clientbase-system", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="start everything, feed the demo events, then show status and results")
+    run = commands.add_parser("run", help="start everything, play the demo company's history, then show status and results")
     run.add_argument("--samples", type=Path, default=None, help="directory of demo .jsonl files")
+    run.add_argument("--persons", type=int, default=60, help="leads in the demo company's history")
+    run.add_argument("--day-seconds", type=float, default=0.1, help="real seconds per simulated day")
     commands.add_parser("up", help="start the stack and the four services")
     commands.add_parser("down", help="stop the four services and the stack")
     commands.add_parser("status", help="show each server and each service's /ready")
@@ -57,8 +56,9 @@ def _print_where_to_look(endpoints: StackEndpoints, launcher: SystemLauncher) ->
     metrics = next(spec for spec in launcher.services if spec.name == "metrics")
     print(f"mail captured by Mailpit: {endpoints.mailpit_url}/api/v1/messages")
     print(f"SMS captured by the sink: {launcher.sms_sink_url}/messages")
-    print(f"metrics read API: http://127.0.0.1:{metrics.port}/metrics/retention?period=month "
+    print(f"metrics read API: http://127.0.0.1:{metrics.port}/metrics/retention?period=month&from=2026-01-01&to=2026-12-01 "
           f"(bearer token: METRICS_API_TOKEN in {secrets_file(launcher.config.state_dir)})")
+    print("the services and the stack, at any time: make status")
 
 
 def _print_results(mongo_url: str) -> None:
@@ -77,8 +77,8 @@ def run(arguments: argparse.Namespace) -> int:
         launcher.up(endpoints)
         if arguments.command == "run":
             counts = feed(endpoints.kafka_bootstrap, _samples_dir(arguments.samples))
-            print("demo feed published: " + ", ".join(f"{t}={n}" for t, n in counts.items()))
-            time.sleep(SETTLE_S)
+            print("sample leads published: " + ", ".join(f"{t}={n}" for t, n in counts.items()))
+            play_demo(endpoints, launcher, persons=arguments.persons, day_seconds=arguments.day_seconds)
             _print_results(endpoints.mongo_url)
         healthy = _print_status(stack, launcher)
         _print_where_to_look(endpoints, launcher)
