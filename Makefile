@@ -17,7 +17,7 @@ feed:
 	uv run --no-sync clientbase-system feed
 
 test: bootstrap
-	uv run --no-sync pytest
+	uv run --no-sync pytest --basetemp=.local/pytest
 
 bench: bootstrap
 	uv run --no-sync python -m benchmarks.intake.throughput

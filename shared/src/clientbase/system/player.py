@@ -135,6 +135,8 @@ class Player:
 
     async def _day(self, day: Day) -> None:
         """Publish a day's events, then its intents that can be resolved."""
+        if any(edge.person in self._unsettled for edge in day.edges):
+            await self.settle()  # a person's next lead meets what the services made of the previous one
         for edge in day.edges:
             if edge.person and edge.event_id:
                 self.leads_of.setdefault(edge.person, []).append(edge.event_id)
