@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator
@@ -40,6 +41,22 @@ class Settings(ServiceSettings):
     max_periods: int = Field(1000, ge=1, description="Most periods one read API request may ask for.")
     topic_prefix: str = Field(
         "", description="Prefix for every topic metrics reads; empty in production, set for isolated tests.",
+    )
+
+    rotation_url: str | None = Field(
+        None, description="Base URL of the rotation service's HTTP API, read by the dashboard's rotation view "
+        "(GET /rotation/plan); unset, the view says rotation is not reachable.",
+    )
+    rotation_token: SecretStr | None = Field(None, description="Bearer token for the rotation service's HTTP API.")
+    rotation_timeout_s: float = Field(10.0, gt=0, description="How long the dashboard waits for the rotation plan.")
+    dashboard_assets_dir: Path = Field(
+        Path(__file__).resolve().parents[2] / "dashboard-assets" / "node_modules",
+        description="node_modules folder holding the dashboard's chart library (filled by `npm install` in "
+        "services/metrics/dashboard-assets; the bootstrap does it).",
+    )
+    dashboard_session_hours: float = Field(12.0, gt=0, description="How long a dashboard login lasts.")
+    dashboard_secure_cookie: bool = Field(
+        False, description="Mark the dashboard's session cookie Secure (set it when the dashboard is served over HTTPS).",
     )
 
     @field_validator("timezone")
