@@ -49,10 +49,9 @@ class Settings(ServiceSettings):
     )
     rotation_token: SecretStr | None = Field(None, description="Bearer token for the rotation service's HTTP API.")
     rotation_timeout_s: float = Field(10.0, gt=0, description="How long the dashboard waits for the rotation plan.")
-    dashboard_assets_dir: Path = Field(
-        Path(__file__).resolve().parents[2] / "dashboard-assets" / "node_modules",
-        description="node_modules folder holding the dashboard's chart library (filled by `npm install` in "
-        "services/metrics/dashboard-assets; the bootstrap does it).",
+    dashboard_assets_dir: Path | None = Field(
+        None, description="node_modules folder holding the dashboard's chart library; unset, the one in "
+        "services/metrics/dashboard-assets, which the bootstrap fills with `npm install`.",
     )
     dashboard_session_hours: float = Field(12.0, gt=0, description="How long a dashboard login lasts.")
     dashboard_secure_cookie: bool = Field(
@@ -69,6 +68,10 @@ class Settings(ServiceSettings):
     def zone(self) -> ZoneInfo:
         """The company time zone."""
         return ZoneInfo(self.timezone)
+
+    def assets_dir(self) -> Path:
+        """Where the chart library is installed."""
+        return self.dashboard_assets_dir or Path(__file__).resolve().parents[2] / "dashboard-assets" / "node_modules"
 
     def rules(self) -> Rules:
         """The configurable windows of the definitions."""

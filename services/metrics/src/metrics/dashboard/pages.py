@@ -58,7 +58,7 @@ class Dashboard:
         self.settings, self.api = settings, api
         self.sessions = Sessions(settings.api_token, settings.api_allow_no_token, settings.dashboard_session_hours,
                                  settings.dashboard_secure_cookie)
-        self.assets = Assets(settings.dashboard_assets_dir)
+        self.assets = Assets(settings.assets_dir())
         self.templates = Environment(loader=PackageLoader("metrics.dashboard", "templates"),
                                      autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
 
