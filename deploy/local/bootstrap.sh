@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what ClientBase needs on a fresh machine: Debian packages when missing (Java, Maven, git,
-# PostgreSQL), uv, the Python workspace, the Kafka jars (through Maven) and the FerretDB and Mailpit
-# builds (through Go); reuses caches.
+# PostgreSQL, Node.js with npm, Chromium for the browser test), uv, the Python workspace, the dashboard's
+# chart library (through npm), the Kafka jars (through Maven) and the FerretDB and Mailpit builds (through
+# Go); reuses caches.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -24,6 +25,9 @@ command -v mvn >/dev/null 2>&1 || packages+=(maven)
 command -v git >/dev/null 2>&1 || packages+=(git)
 # The stack runs Debian's PostgreSQL server binaries from /usr/lib/postgresql/<version>/bin (FerretDB's backend).
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || packages+=(postgresql)
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
+# The dashboard's browser test drives Debian's Chromium through Playwright (no browser download of its own).
+[ -x /usr/bin/chromium ] || packages+=(chromium)
 [ ${#packages[@]} -eq 0 ] || apt_install "${packages[@]}"
 
 # PostgreSQL refuses to run as root: a root stack runs it as this unprivileged user (Debian's package makes it).
@@ -55,6 +59,15 @@ fi
 
 log "syncing the Python workspace"
 uv sync --quiet --python "$python"
+
+# The chart library the metrics dashboard serves, at the exact version its package.json pins; reinstalled
+# when node_modules is missing or older than package.json.
+assets=services/metrics/dashboard-assets
+if [ ! -d "$assets/node_modules" ] || [ "$assets/package.json" -nt "$assets/node_modules" ]; then
+    log "installing the dashboard's chart library with npm"
+    (cd "$assets" && npm install --no-package-lock --omit=dev --no-audit --no-fund --loglevel=error)
+    touch "$assets/node_modules"
+fi
 
 log "preparing the Kafka jars and the FerretDB and Mailpit builds (cached)"
 uv run --no-sync clientbase-stack prepare

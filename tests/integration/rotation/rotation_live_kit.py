@@ -96,13 +96,17 @@ class Live:
         """The same service settings under another consumer group."""
         return self.settings.model_copy(update={"group_id": group_id})
 
-    @asynccontextmanager
-    async def app(self, group_id: str | None = None) -> AsyncIterator[None]:
-        """Run the rotation app in-process; a new group starts at the test's first offsets."""
+    async def prepared_app(self, group_id: str | None = None) -> Any:
+        """The rotation app, its consumer group set to start at the test's first offsets."""
         settings = self.settings if group_id is None else self.settings_for(group_id)
         await commit_offsets(self.endpoints.kafka_bootstrap, settings.group_id,
                              {tp: o for tp, o in self.start.items() if tp.topic in {t.name for t in INPUTS}})
-        async with TestApp(create_app(settings)):
+        return create_app(settings)
+
+    @asynccontextmanager
+    async def app(self, group_id: str | None = None) -> AsyncIterator[None]:
+        """Run the rotation app in-process; a new group starts at the test's first offsets."""
+        async with TestApp(await self.prepared_app(group_id)):
             yield
 
     def manager(self, name: str, grade: int, status: str = "active", **kw: Any) -> ManagerChanged:
@@ -145,7 +149,7 @@ async def collect(bootstrap: str, start: dict[TopicPartition, int], suffix: str,
 async def live(stack_endpoints: Any) -> AsyncIterator[Live]:
     """A fresh database and consumer group, an input producer and an output collector."""
     suffix = uuid.uuid4().hex[:8]
-    settings = Settings(database=f"test_rotation_i_{suffix}", group_id=f"test-rotation-i-{suffix}",
+    settings = Settings(database=f"test_rotation_i_{suffix}", group_id=f"test-rotation-i-{suffix}", api_token="test-token",
                         kafka=KafkaSettings(bootstrap_servers=stack_endpoints.kafka_bootstrap),
                         mongo=MongoSettings(url=stack_endpoints.mongo_url),
                         reliability=ReliabilitySettings(max_attempts=3, backoff_initial_s=0.05, backoff_max_s=0.2))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hmac
-import json
 from collections.abc import Awaitable, Callable
 from datetime import date
 from itertools import islice
 from typing import Any
 from urllib.parse import parse_qs
+
+from clientbase.bearer import bearer_authorized, check_token_configured, refuse, respond
 
 from metrics.periods import PERIOD_KINDS, period_starts
 from metrics.reader import HistoryReader
@@ -27,14 +27,6 @@ class BadRequest(Exception):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
-
-
-async def respond(send: Send, status: int, payload: Any, headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
-    """Send a JSON response."""
-    body = json.dumps(payload, ensure_ascii=False).encode()
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers]})
-    await send({"type": "http.response.body", "body": body})
 
 
 def parse_day(query: dict[str, list[str]], name: str) -> date:
@@ -66,17 +58,11 @@ class ReadApi:
 
     def check_configured(self) -> None:
         """Refuse to start without a token unless the local-dev flag allows it."""
-        if self.settings.api_token is None and not self.settings.api_allow_no_token:
-            raise RuntimeError("METRICS_API_TOKEN is not set (set METRICS_API_ALLOW_NO_TOKEN=true for local dev only)")
+        check_token_configured(self.settings.api_token, self.settings.api_allow_no_token, "METRICS_API_TOKEN")
 
     def authorized(self, scope: Scope) -> bool:
         """Whether the request carries the configured bearer token."""
-        token = self.settings.api_token
-        if token is None:
-            return self.settings.api_allow_no_token
-        headers = dict(scope.get("headers") or [])
-        expected = b"Bearer " + token.get_secret_value().encode()
-        return hmac.compare_digest(headers.get(b"authorization", b""), expected)
+        return bearer_authorized(scope, self.settings.api_token, allow_no_token=self.settings.api_allow_no_token)
 
     def route(self, answer: Callable[[dict[str, list[str]]], Awaitable[dict[str, Any]]], public: bool = False) -> Asgi:
         """An ASGI app answering GET with `answer(query)`, behind the token."""
@@ -85,8 +71,7 @@ class ReadApi:
                 await respond(send, 405, {"detail": "method not allowed"})
                 return
             if not public and not self.authorized(scope):
-                await respond(send, 401, {"detail": "missing or wrong bearer token"},
-                              ((b"www-authenticate", b"Bearer"),))
+                await refuse(send)
                 return
             query = parse_qs(scope.get("query_string", b"").decode(), keep_blank_values=True)
             try:

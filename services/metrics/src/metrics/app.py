@@ -7,6 +7,7 @@ from faststream.asgi import AsgiFastStream
 from clientbase.runtime import ServiceRuntime
 
 from metrics.api import ReadApi
+from metrics.dashboard.pages import Dashboard
 from metrics.handlers import build_router
 from metrics.reader import HistoryReader
 from metrics.repository import INDEXES, MetricsRepository
@@ -54,11 +55,13 @@ def create_app(settings: Settings | None = None) -> AsgiFastStream:
     runtime = ServiceRuntime(SERVICE, settings, indexes=INDEXES)
     parts = Components(runtime, settings)
     api = ReadApi(settings, parts.reader)
+    dashboard = Dashboard(settings, api)
     runtime.include([build_router(runtime, parts.service, prefix=settings.topic_prefix)])
     app = runtime.build_app(
         description="Aggregates retention figures into MongoDB for dashboards and serves them over HTTP.",
-        extra_routes=api.routes(),
+        extra_routes=[*api.routes(), *dashboard.routes()],
     )
     app.on_startup(api.check_configured)
+    app.on_startup(dashboard.assets.check)
     app.on_shutdown(parts.stop)
     return app

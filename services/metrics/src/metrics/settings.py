@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator
@@ -42,6 +43,21 @@ class Settings(ServiceSettings):
         "", description="Prefix for every topic metrics reads; empty in production, set for isolated tests.",
     )
 
+    rotation_url: str | None = Field(
+        None, description="Base URL of the rotation service's HTTP API, read by the dashboard's rotation view "
+        "(GET /rotation/plan); unset, the view says rotation is not reachable.",
+    )
+    rotation_token: SecretStr | None = Field(None, description="Bearer token for the rotation service's HTTP API.")
+    rotation_timeout_s: float = Field(10.0, gt=0, description="How long the dashboard waits for the rotation plan.")
+    dashboard_assets_dir: Path | None = Field(
+        None, description="node_modules folder holding the dashboard's chart library; unset, the one in "
+        "services/metrics/dashboard-assets, which the bootstrap fills with `npm install`.",
+    )
+    dashboard_session_hours: float = Field(12.0, gt=0, description="How long a dashboard login lasts.")
+    dashboard_secure_cookie: bool = Field(
+        False, description="Mark the dashboard's session cookie Secure (set it when the dashboard is served over HTTPS).",
+    )
+
     @field_validator("timezone")
     @classmethod
     def check_timezone(cls, value: str) -> str:
@@ -52,6 +68,10 @@ class Settings(ServiceSettings):
     def zone(self) -> ZoneInfo:
         """The company time zone."""
         return ZoneInfo(self.timezone)
+
+    def assets_dir(self) -> Path:
+        """Where the chart library is installed."""
+        return self.dashboard_assets_dir or Path(__file__).resolve().parents[2] / "dashboard-assets" / "node_modules"
 
     def rules(self) -> Rules:
         """The configurable windows of the definitions."""

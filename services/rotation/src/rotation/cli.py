@@ -15,15 +15,10 @@ from clientbase.kafka.publishing import PrefixedPublisher
 from clientbase.logging import configure_logging
 from rotation.repository import RotationRepository
 from rotation.app import SERVICE, build_runtime
+from rotation.domain import parse_moment
 from rotation.service import RotationService
 from rotation.settings import Settings
 from rotation.sweep import SweepReport, Sweeper
-
-def parse_moment(text: str) -> datetime:
-    """An ISO date or datetime; a date means its midnight UTC, a naive time is taken as UTC."""
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `clientbase-rotation`."""

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
+
+def parse_moment(text: str) -> datetime:
+    """An ISO date or datetime; a date means its midnight UTC, a naive time is taken as UTC."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
 
 Trigger = Literal["no_first_sale", "no_repeat_sale", "manager_departed", "not_contacted"]
 ManagerStatus = Literal["active", "on_leave", "departed"]

@@ -19,7 +19,7 @@ from rotation.policy import Planner, choose_initial, choose_rotation, still_due
 from rotation.repository import MERGED, OWNED, UNASSIGNED, to_client
 
 SALE_DEFAULTS = {"has_sale": False, "sales_count": 0, "revenue": 0.0, "sale_ids": []}
-PROFILE = ("kind", "region", "country", "language")
+PROFILE = ("name", "kind", "region", "country", "language")
 
 
 def assignment_record(choice: Choice, previous: str | None, reason: str, at: datetime, cause_id: str,

@@ -227,6 +227,18 @@ class RotationRepository:
         return await self.db[HANDOVERS].find({"status": "open", "deadline": {"$lt": as_of}}).sort(
             [("deadline", ASCENDING), ("_id", ASCENDING)]).to_list()
 
+    async def pending_handovers(self, limit: int) -> list[dict[str, Any]]:
+        """Handovers still waiting for their report (open or escalated), earliest deadline first."""
+        return await self.db[HANDOVERS].find({"status": {"$in": ["open", "overdue"]}}).sort(
+            [("deadline", ASCENDING), ("_id", ASCENDING)]).limit(limit).to_list()
+
+    async def names(self, client_ids: Iterable[str]) -> dict[str, str | None]:
+        """The name rotation keeps for each of these clients (no contact details)."""
+        ids = sorted(set(client_ids))
+        if not ids:
+            return {}
+        return {d["_id"]: d.get("name") async for d in self.db[CLIENTS].find({"_id": {"$in": ids}}, {"name": 1})}
+
     async def mark_overdue(self, handover_id: str, at: datetime) -> None:
         """Mark an open handover as escalated."""
         await self.db[HANDOVERS].update_one({"_id": handover_id, "status": "open"},

@@ -47,8 +47,8 @@ def log_deferral(outcome: dict[str, Any]) -> None:
 
 
 def profile_fields(snapshot: ClientSnapshot) -> dict[str, Any]:
-    """The client fields rotation matches on."""
-    return {"kind": snapshot.kind, "region": snapshot.region, "country": snapshot.country,
+    """The client fields rotation matches on, and the name its plan shows."""
+    return {"name": snapshot.name or snapshot.company, "kind": snapshot.kind, "region": snapshot.region, "country": snapshot.country,
             "language": snapshot.language}
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from clientbase.settings import ServiceSettings
@@ -54,6 +54,15 @@ class Settings(ServiceSettings):
     unassigned_retry_batch_size: int = Field(
         200, ge=1, description="When a roster change makes a manager available, the unassigned clients (oldest "
         "first) given first managers per round of one bulk read and one bulk write; rounds go on while all fit.",
+    )
+
+    api_token: SecretStr | None = Field(
+        None, description="Bearer token of the read-only HTTP API (GET /rotation/plan); without it the service "
+        "refuses to start unless ROTATION_API_ALLOW_NO_TOKEN is set.",
+    )
+    api_allow_no_token: bool = Field(
+        False, description="Local development only: serve the read-only HTTP API without a token when none is "
+        "configured.",
     )
 
     def rules(self) -> Rules:

@@ -58,6 +58,7 @@ def _print_where_to_look(endpoints: StackEndpoints, launcher: SystemLauncher) ->
     print(f"SMS captured by the sink: {launcher.sms_sink_url}/messages")
     print(f"metrics read API: http://127.0.0.1:{metrics.port}/metrics/retention?period=month&from=2026-01-01&to=2026-12-01 "
           f"(bearer token: METRICS_API_TOKEN in {secrets_file(launcher.config.state_dir)})")
+    print(f"dashboard: http://127.0.0.1:{metrics.port}/dashboard (log in with METRICS_API_TOKEN)")
     print("the services and the stack, at any time: make status")
 
 

@@ -91,6 +91,10 @@ class SystemLauncher:
         notify = next((spec for spec in self.services if spec.name == "notify"), None)
         if notify is not None:
             defaults["NOTIFY_PUBLIC_URL"] = f"http://127.0.0.1:{notify.port}"
+        rotation = next((spec for spec in self.services if spec.name == "rotation"), None)
+        if rotation is not None:
+            defaults["METRICS_ROTATION_URL"] = f"http://127.0.0.1:{rotation.port}"
+            defaults["METRICS_ROTATION_TOKEN"] = defaults["ROTATION_API_TOKEN"]
         return {**defaults, **os.environ, "KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap,
                 "MONGO_URL": endpoints.mongo_url, "LOG_FORMAT": os.environ.get("LOG_FORMAT", "json"),
                 **(extra_env or {})}
