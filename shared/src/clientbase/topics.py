@@ -53,6 +53,10 @@ CONSENTS_CHANGED = Topic(
     "consents.changed", 6, "address", ("any opt-in/opt-out system",), ("notify",),
     "A contact point opted in or out of a channel.",
 )
+CLIENTS_REASSIGN_REQUESTED = Topic(
+    "clients.reassign-requested", 6, "client_id", ("head-of-sales tools", "rotation HTTP API"), ("rotation",),
+    "A head of sales asks to move a client to a named manager by hand.",
+)
 CLIENTS_REGISTERED = Topic(
     "clients.registered", 6, "client_id", ("intake",), ("rotation", "notify", "metrics"),
     "A new client record was created from a lead.",
@@ -89,6 +93,10 @@ HANDOVERS_OVERDUE = Topic(
     "handovers.overdue", 6, "client_id", ("rotation",), ("notify", "metrics"),
     "A handover deadline passed without a report; escalated to the head of sales.",
 )
+CLIENTS_REASSIGN_REFUSED = Topic(
+    "clients.reassign-refused", 6, "client_id", ("rotation",), (),
+    "A manual reassignment was refused, with the reason (target departed, on leave, at capacity, unknown, ...).",
+)
 ROTATIONS_DEFERRED = Topic(
     "rotations.deferred", 6, "client_id", ("rotation",), ("metrics",),
     "A client due for rotation stays with its owner: no eligible manager; the next sweep retries.",
@@ -106,6 +114,7 @@ TOPICS: tuple[Topic, ...] = (
     MANAGERS_CHANGED,
     NOTIFICATIONS_REQUESTED,
     CONSENTS_CHANGED,
+    CLIENTS_REASSIGN_REQUESTED,
     CLIENTS_REGISTERED,
     CLIENTS_UPDATED,
     CLIENTS_MERGED,
@@ -115,6 +124,7 @@ TOPICS: tuple[Topic, ...] = (
     CLIENTS_INACTIVE,
     HANDOVERS_OPENED,
     HANDOVERS_OVERDUE,
+    CLIENTS_REASSIGN_REFUSED,
     ROTATIONS_DEFERRED,
     NOTIFICATIONS_OUTCOMES,
 )

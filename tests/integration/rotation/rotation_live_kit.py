@@ -29,9 +29,9 @@ from rotation.settings import Settings
 pytestmark = pytest.mark.integration
 
 INPUTS = (topics.MANAGERS_CHANGED, topics.CLIENTS_REGISTERED, topics.CLIENTS_UPDATED, topics.CLIENTS_MERGED,
-          topics.SALES_ATTRIBUTED, topics.ACTIVITIES_RECORDED, topics.CLIENTS_INACTIVE)
+          topics.SALES_ATTRIBUTED, topics.ACTIVITIES_RECORDED, topics.CLIENTS_INACTIVE, topics.CLIENTS_REASSIGN_REQUESTED)
 OUTPUTS = (topics.CLIENTS_ASSIGNED, topics.CLIENTS_INACTIVE, topics.HANDOVERS_OPENED, topics.HANDOVERS_OVERDUE,
-           topics.ROTATIONS_DEFERRED)
+           topics.ROTATIONS_DEFERRED, topics.CLIENTS_REASSIGN_REFUSED)
 AS_OF = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
@@ -97,13 +97,14 @@ class Live:
         return self.settings.model_copy(update={"group_id": group_id})
 
     @asynccontextmanager
-    async def app(self, group_id: str | None = None) -> AsyncIterator[None]:
-        """Run the rotation app in-process; a new group starts at the test's first offsets."""
+    async def app(self, group_id: str | None = None) -> AsyncIterator[Any]:
+        """Run the rotation app in-process and hand it over; a new group starts at the test's first offsets."""
         settings = self.settings if group_id is None else self.settings_for(group_id)
         await commit_offsets(self.endpoints.kafka_bootstrap, settings.group_id,
                              {tp: o for tp, o in self.start.items() if tp.topic in {t.name for t in INPUTS}})
-        async with TestApp(create_app(settings)):
-            yield
+        app = create_app(settings)
+        async with TestApp(app):
+            yield app
 
     def manager(self, name: str, grade: int, status: str = "active", **kw: Any) -> ManagerChanged:
         """A roster event for a manager of this test."""

@@ -7,7 +7,8 @@ from faststream.asgi import AsgiFastStream
 from clientbase.runtime import ServiceRuntime
 
 from rotation.handlers import build_router
-from rotation.repository import INDEXES
+from rotation.ownership_api import ownership_api
+from rotation.repository import INDEXES, RotationRepository
 from rotation.settings import Settings
 
 SERVICE = "rotation"
@@ -23,4 +24,6 @@ def create_app(settings: Settings | None = None) -> AsgiFastStream:
     settings = settings or Settings()
     runtime = build_runtime(settings)
     runtime.include([build_router(runtime, settings)])
-    return runtime.build_app(description="Owns who owns each client: assignment, inactivity sweep, fair reassignment, handover deadlines.")
+    api = ownership_api(settings, lambda: RotationRepository(runtime.db), runtime.broker.publish)
+    return runtime.build_app(description="Owns who owns each client: assignment, inactivity sweep, fair reassignment, "
+                             "handover deadlines.", extra_routes=api.mounts())

@@ -60,4 +60,9 @@ def build_router(runtime: ServiceRuntime, settings: Settings) -> KafkaRouter:
         """The rotator: reassign or defer inactive clients."""
         await runtime.handle_batch(msg, lambda batch: batches().inactive(batch))
 
+    @router.subscriber(topics.CLIENTS_REASSIGN_REQUESTED.name, **options)
+    async def on_reassign_requested(msg: KafkaMessage) -> None:
+        """Manual reassignments by a head of sales: move the client or publish the refusal."""
+        await runtime.handle_batch(msg, lambda batch: batches().reassign(batch))
+
     return router

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from clientbase.settings import ServiceSettings
@@ -51,6 +51,11 @@ class Settings(ServiceSettings):
     unassigned_retry_batch_size: int = Field(
         200, ge=1, description="When a roster change makes a manager available, the unassigned clients (oldest "
         "first) given first managers per round of one bulk read and one bulk write; rounds go on while all fit.",
+    )
+
+    api_token: SecretStr | None = Field(
+        None, description="Tokens of the ownership API, comma-separated, each optionally with scopes after a colon "
+        "joined by `+` (e.g. `tokA:pii,tokB`). The API answers 503 while unset.",
     )
 
     def rules(self) -> Rules:
