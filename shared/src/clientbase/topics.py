@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DLQ_SUFFIX = ".dlq"
+DLQ_REPLAYS = "dlq.replayed"  # operations log of `clientbase-dlq replay`: which dead letters went back, and where
 
 
 @dataclass(frozen=True)
@@ -139,8 +140,9 @@ def topic_named(name: str) -> Topic:
 
 
 def topic_configs() -> dict[str, dict[str, str]]:
-    """The configuration every registry topic and its dead-letter twin is created with (retention)."""
-    return {name: {"retention.ms": str(topic.retention_ms)} for topic in TOPICS for name in (topic.name, topic.dlq)}
+    """The configuration every registry topic, its dead-letter twin and the replay log are created with (retention)."""
+    configs = {name: {"retention.ms": str(topic.retention_ms)} for topic in TOPICS for name in (topic.name, topic.dlq)}
+    return {**configs, DLQ_REPLAYS: {"retention.ms": "-1"}}
 
 
 def all_topic_names_and_partitions() -> list[tuple[str, int]]:
@@ -149,4 +151,5 @@ def all_topic_names_and_partitions() -> list[tuple[str, int]]:
     for topic in TOPICS:
         pairs.append((topic.name, topic.partitions))
         pairs.append((topic.dlq, 1))
+    pairs.append((DLQ_REPLAYS, 1))
     return pairs
