@@ -16,7 +16,7 @@ from clientbase.masking import mask_text, mask_value
 from clientbase.topics import DLQ_SUFFIX
 
 ORIGIN_TOPIC = DLQ_HEADER_PREFIX + "origin-topic"
-REPLAY_HEADER = DLQ_HEADER_PREFIX + "replayed-from"
+REPLAY_HEADER = "x-replayed-from"  # kept if the replay fails again, so its next letter says where it came from
 
 
 def dlq_name(topic: str) -> str:
@@ -58,7 +58,7 @@ class DeadLetter:
 
     def replay_headers(self) -> list[tuple[str, bytes]]:
         """The original headers without the failure ones, plus where the replay came from."""
-        kept = [(k, v) for k, v in self.headers if not k.startswith(DLQ_HEADER_PREFIX)]
+        kept = [(k, v) for k, v in self.headers if not k.startswith(DLQ_HEADER_PREFIX) and k != REPLAY_HEADER]
         return [*kept, (REPLAY_HEADER, self.ref.encode())]
 
     @property

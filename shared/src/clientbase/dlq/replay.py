@@ -1,7 +1,7 @@
 """Replays dead letters to their origin topics once: each replay is remembered on the `dlq.replayed` topic.
 
-A letter goes back with its original key and bytes and its original headers (the failure headers dropped, a
-`x-dlq-replayed-from` header added), so the consumer sees the event it failed on, with the same `event_id`.
+A letter goes back with its original key and bytes and its original headers (the failure headers dropped, an
+`x-replayed-from` header added), so the consumer sees the event it failed on, with the same `event_id`.
 The mark is written after the publish is acknowledged; a crash between the two republishes the letter on the
 next run, which is harmless because every consumer skips an `event_id` it has handled.
 """
