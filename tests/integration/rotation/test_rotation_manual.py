@@ -44,7 +44,7 @@ async def test_head_moves_a_client_by_hand_and_a_move_to_a_departed_manager_is_r
         await wait_for(owned)
 
         moved = await http.post(f"/clients/{client.client_id}/reassign", headers=AUTH, json={
-            "manager_id": senior.manager_id, "requested_by": head.manager_id, "reason_text": "asks for a senior"})
+            "manager_id": senior.manager_id, "requested_by": head.manager_id, "reason_text": "asks for a senior, call +7 912 345-67-89"})
         assert moved.status_code == 202, moved.text
 
         async def manual() -> bool:
@@ -76,6 +76,7 @@ async def test_head_moves_a_client_by_hand_and_a_move_to_a_departed_manager_is_r
         assert owner["open_handover"]["manager_id"] == senior.manager_id and owner["open_handover"]["deadline"]
         history = (await http.get(f"/clients/{client.client_id}/history", headers=AUTH)).json()
         assert [a["reason"] for a in history["assignments"]] == ["initial", "manual"]
+        assert history["assignments"][1]["decision"]["reason_text"] == "asks for a senior, call +79*******89"
 
         standings = {s.manager_id: s for s in await RotationRepository(live.db).standings()}
         assert (standings[senior.manager_id].balance, standings[first.manager_id].balance) == (1, -1)

@@ -16,6 +16,7 @@ from clientbase.api_tokens import TokenGate
 from clientbase.events.envelope import new_event_id, utc_now
 from clientbase.events.inbound import ReassignRequested
 from clientbase.json_api import ApiError, JsonApi, Request, Route
+from clientbase.masking import mask_value
 
 from rotation.repository import MERGED, RotationRepository
 from rotation.settings import Settings
@@ -29,6 +30,11 @@ REASSIGN_BODY = {"type": "object", "required": ["manager_id", "requested_by"], "
     "event_id": {"type": "string", "description": "Optional idempotency key; a repeat with it is harmless."}}}
 
 Publish = Callable[..., Awaitable[Any]]
+
+
+def shown(request: Request, answer: dict[str, Any]) -> dict[str, Any]:
+    """An answer as the caller may see it: free text (a head's reason may quote a phone) masked without `pii`."""
+    return answer if request.caller.sees_pii else mask_value("answer", answer)
 
 
 def owner_view(doc: dict[str, Any], handover: dict[str, Any] | None) -> dict[str, Any]:
@@ -68,8 +74,8 @@ class Ownership:
         asked = request.params["client_id"]
         client_id, doc = await self.current(asked)
         handover = await self.repository().open_handover(client_id, doc.get("epoch", 0))
-        return 200, {"client_id": client_id, "requested_client_id": asked, "merged": client_id != asked,
-                     **owner_view(doc, handover)}
+        return 200, shown(request, {"client_id": client_id, "requested_client_id": asked,
+                                    "merged": client_id != asked, **owner_view(doc, handover)})
 
     async def history(self, request: Request) -> tuple[int, Any]:
         """GET /clients/{client_id}/history: every assignment with reason and inputs, and every deferral."""
@@ -77,7 +83,7 @@ class Ownership:
         assignments, deferrals = await self.repository().history(client_id)
         if not assignments and not deferrals:
             raise ApiError(404, "client_not_found", "no assignment recorded for this client")
-        return 200, {"client_id": client_id, "assignments": assignments, "deferrals": deferrals}
+        return 200, shown(request, {"client_id": client_id, "assignments": assignments, "deferrals": deferrals})
 
     async def reassign(self, request: Request) -> tuple[int, Any]:
         """POST /clients/{client_id}/reassign: publish the request; the outcome follows on clients.assigned or
