@@ -170,7 +170,7 @@ async def produce(bootstrap: str, events: list[ClientRegistered]) -> None:
 async def run_service(bootstrap: str, mongo_url: str, run: str, count: int, managers: int,
                       commands: Commands, kafka: KafkaRequests) -> dict[str, Any]:
     """The rotation app over the backlog; returns its figures."""
-    settings = Settings(database=f"bench_rotation_tp_{run}", group_id=f"bench-rotation-{run}", api_allow_no_token=True,
+    settings = Settings(database=f"bench_rotation_tp_{run}", group_id=f"bench-rotation-{run}",
                         kafka=KafkaSettings(bootstrap_servers=bootstrap), mongo=MongoSettings(url=mongo_url),
                         logging=LoggingSettings(level="WARNING"))
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url, tz_aware=True)

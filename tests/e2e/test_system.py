@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from clientbase import topics
 from clientbase.system.feed import publish_feed
+from clientbase.system.secrets import local_secrets
 from clientbase.system.services import SERVICES
 from clientbase.testing.kafka_io import wait_for
 
@@ -128,3 +130,36 @@ async def test_demo_leads_become_clean_clients_and_bad_ones_are_kept(running_sys
         assert {"phone:+79161234567", "phone:+359888123456", "phone:+40722123456"} <= {p["_id"] for p in phones}
     finally:
         await client.close()
+
+
+def get_json(port: int, path: str, token: str) -> tuple[int, dict]:
+    """GET a service's JSON endpoint with a bearer token; the status and the body."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+async def test_a_demo_lead_is_found_by_its_phone_and_its_owner_answered_with_the_launchers_tokens(
+        running_system) -> None:
+    await publish_feed(running_system.kafka_bootstrap, DEMO)  # a second publish of the demo is harmless
+    tokens = {name: value.partition(":")[0]  # the setting's token, without its scopes
+              for name, value in local_secrets(running_system.launcher.config.state_dir).items()}
+    ports = {spec.name: spec.port for spec in SERVICES}
+    answers: dict[str, dict] = {}
+
+    async def owned() -> bool:
+        status, found = get_json(ports["intake"], "/clients?phone=8%20(916)%20123-45-67", tokens["INTAKE_API_TOKEN"])
+        if status != 200:
+            return False
+        answers["found"] = found
+        status, owner = get_json(ports["rotation"], f"/clients/{found['client_id']}/owner",
+                                 tokens["ROTATION_API_TOKEN"])
+        answers["owner"] = owner
+        return status == 200 and owner.get("manager_id") is not None
+
+    await wait_for(owned, timeout_s=90)
+    assert answers["found"]["client"]["phones"][0]["e164"] == "+79161234567", "the launcher's intake token has pii"
+    assert answers["owner"]["reason"] == "initial" and answers["owner"]["client_id"] == answers["found"]["client_id"]

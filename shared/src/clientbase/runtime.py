@@ -39,6 +39,20 @@ async def raw_batch(message: Any) -> None:
     return None
 
 
+class ServiceApp(AsgiFastStream):
+    """The service's ASGI app: a route whose path ends in `/` also serves every path under it."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Exact routes first, then the longest prefix route, then FastStream's own handling."""
+        path = scope.get("path", "") if scope["type"] == "http" else None
+        if path is not None and not any(path == route for route, _ in self.routes):
+            prefixed = [(route, app) for route, app in self.routes if route.endswith("/") and path.startswith(route)]
+            if prefixed:
+                await max(prefixed, key=lambda pair: len(pair[0]))[1](scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+
 class ServiceRuntime:
     """Holds what a service's handlers use; MongoDB is connected only when the app starts."""
 
@@ -137,7 +151,7 @@ class ServiceRuntime:
             ("/metrics", make_metrics_route(self.registry)),
             *extra_routes,
         ]
-        return AsgiFastStream(
+        return ServiceApp(
             self.broker,
             asgi_routes=routes,
             lifespan=self.lifespan,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DLQ_SUFFIX = ".dlq"
+DLQ_REPLAYS = "dlq.replayed"  # operations log of `clientbase-dlq replay`: which dead letters went back, and where
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,10 @@ CONSENTS_CHANGED = Topic(
     "consents.changed", 6, "address", ("any opt-in/opt-out system",), ("notify",),
     "A contact point opted in or out of a channel.",
 )
+CLIENTS_REASSIGN_REQUESTED = Topic(
+    "clients.reassign-requested", 6, "client_id", ("head-of-sales tools", "rotation HTTP API"), ("rotation",),
+    "A head of sales asks to move a client to a named manager by hand.",
+)
 CLIENTS_REGISTERED = Topic(
     "clients.registered", 6, "client_id", ("intake",), ("rotation", "notify", "metrics"),
     "A new client record was created from a lead.",
@@ -89,6 +94,10 @@ HANDOVERS_OVERDUE = Topic(
     "handovers.overdue", 6, "client_id", ("rotation",), ("notify", "metrics"),
     "A handover deadline passed without a report; escalated to the head of sales.",
 )
+CLIENTS_REASSIGN_REFUSED = Topic(
+    "clients.reassign-refused", 6, "client_id", ("rotation",), ("operators",),
+    "A manual reassignment was refused, with the reason (target departed, on leave, at capacity, unknown, ...).",
+)
 ROTATIONS_DEFERRED = Topic(
     "rotations.deferred", 6, "client_id", ("rotation",), ("operators",),
     "A client due for rotation stays with its owner: no eligible manager; the next sweep retries.",
@@ -106,6 +115,7 @@ TOPICS: tuple[Topic, ...] = (
     MANAGERS_CHANGED,
     NOTIFICATIONS_REQUESTED,
     CONSENTS_CHANGED,
+    CLIENTS_REASSIGN_REQUESTED,
     CLIENTS_REGISTERED,
     CLIENTS_UPDATED,
     CLIENTS_MERGED,
@@ -115,6 +125,7 @@ TOPICS: tuple[Topic, ...] = (
     CLIENTS_INACTIVE,
     HANDOVERS_OPENED,
     HANDOVERS_OVERDUE,
+    CLIENTS_REASSIGN_REFUSED,
     ROTATIONS_DEFERRED,
     NOTIFICATIONS_OUTCOMES,
 )
@@ -129,8 +140,9 @@ def topic_named(name: str) -> Topic:
 
 
 def topic_configs() -> dict[str, dict[str, str]]:
-    """The configuration every registry topic and its dead-letter twin is created with (retention)."""
-    return {name: {"retention.ms": str(topic.retention_ms)} for topic in TOPICS for name in (topic.name, topic.dlq)}
+    """The configuration every registry topic, its dead-letter twin and the replay log are created with (retention)."""
+    configs = {name: {"retention.ms": str(topic.retention_ms)} for topic in TOPICS for name in (topic.name, topic.dlq)}
+    return {**configs, DLQ_REPLAYS: {"retention.ms": "-1"}}
 
 
 def all_topic_names_and_partitions() -> list[tuple[str, int]]:
@@ -139,4 +151,5 @@ def all_topic_names_and_partitions() -> list[tuple[str, int]]:
     for topic in TOPICS:
         pairs.append((topic.name, topic.partitions))
         pairs.append((topic.dlq, 1))
+    pairs.append((DLQ_REPLAYS, 1))
     return pairs

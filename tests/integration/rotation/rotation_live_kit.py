@@ -29,9 +29,9 @@ from rotation.settings import Settings
 pytestmark = pytest.mark.integration
 
 INPUTS = (topics.MANAGERS_CHANGED, topics.CLIENTS_REGISTERED, topics.CLIENTS_UPDATED, topics.CLIENTS_MERGED,
-          topics.SALES_ATTRIBUTED, topics.ACTIVITIES_RECORDED, topics.CLIENTS_INACTIVE)
+          topics.SALES_ATTRIBUTED, topics.ACTIVITIES_RECORDED, topics.CLIENTS_INACTIVE, topics.CLIENTS_REASSIGN_REQUESTED)
 OUTPUTS = (topics.CLIENTS_ASSIGNED, topics.CLIENTS_INACTIVE, topics.HANDOVERS_OPENED, topics.HANDOVERS_OVERDUE,
-           topics.ROTATIONS_DEFERRED)
+           topics.ROTATIONS_DEFERRED, topics.CLIENTS_REASSIGN_REFUSED)
 AS_OF = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
@@ -104,10 +104,11 @@ class Live:
         return create_app(settings)
 
     @asynccontextmanager
-    async def app(self, group_id: str | None = None) -> AsyncIterator[None]:
-        """Run the rotation app in-process; a new group starts at the test's first offsets."""
-        async with TestApp(await self.prepared_app(group_id)):
-            yield
+    async def app(self, group_id: str | None = None) -> AsyncIterator[Any]:
+        """Run the rotation app in-process and hand it over; a new group starts at the test's first offsets."""
+        app = await self.prepared_app(group_id)
+        async with TestApp(app):
+            yield app
 
     def manager(self, name: str, grade: int, status: str = "active", **kw: Any) -> ManagerChanged:
         """A roster event for a manager of this test."""

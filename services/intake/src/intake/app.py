@@ -8,6 +8,7 @@ from clientbase import topics
 from clientbase.runtime import ServiceRuntime
 
 from intake.handlers import build_router
+from intake.lookup import lookup_api
 from intake.repository import INDEXES, IntakeRepository
 from intake.service import IntakeService
 from intake.settings import Settings
@@ -32,7 +33,8 @@ def create_app(settings: Settings | None = None) -> AsgiFastStream:
         for path, topic in (("/webhooks/forms", topics.LEADS_FORM_SUBMITTED),
                             ("/webhooks/calls", topics.LEADS_CALL_RECEIVED))
     ]
+    lookup = lookup_api(settings, lambda: IntakeRepository(runtime.db, reads=runtime.reads))
     return runtime.build_app(
         description="Normalizes leads from web forms and calls into one clean client record each.",
-        extra_routes=webhooks,
+        extra_routes=[*webhooks, *lookup.mounts()],
     )

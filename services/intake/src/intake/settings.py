@@ -27,6 +27,10 @@ class Settings(ServiceSettings):
     webhook_secret: SecretStr | None = Field(
         None, description="HMAC-SHA256 key of the webhooks; webhooks answer 503 while it is unset.",
     )
+    api_token: SecretStr | None = Field(
+        None, description="Tokens of the lookup API, comma-separated, each optionally with scopes after a colon "
+        "joined by `+` (e.g. `tokA:pii,tokB`); `pii` shows contact points in full. The API answers 503 while unset.",
+    )
     webhook_max_skew_s: int = Field(300, ge=1, description="Oldest (or most future) webhook timestamp accepted.")
     topic_prefix: str = Field(
         "", description="Prefix for every topic intake reads and writes; empty in production, set for isolated tests.",

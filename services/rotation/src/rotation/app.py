@@ -7,8 +7,9 @@ from faststream.asgi import AsgiFastStream
 from clientbase.runtime import ServiceRuntime
 
 from rotation.handlers import build_router
-from rotation.plan_api import PlanApi
-from rotation.repository import INDEXES
+from rotation.ownership_api import ownership_api
+from rotation.plan_api import plan_api
+from rotation.repository import INDEXES, RotationRepository
 from rotation.settings import Settings
 
 SERVICE = "rotation"
@@ -24,8 +25,6 @@ def create_app(settings: Settings | None = None) -> AsgiFastStream:
     settings = settings or Settings()
     runtime = build_runtime(settings)
     runtime.include([build_router(runtime, settings)])
-    plan = PlanApi(settings, runtime)
-    app = runtime.build_app(description="Owns who owns each client: assignment, inactivity sweep, fair reassignment, "
-                            "handover deadlines.", extra_routes=plan.routes())
-    app.on_startup(plan.check_configured)
-    return app
+    api = ownership_api(settings, lambda: RotationRepository(runtime.db), runtime.broker.publish)
+    return runtime.build_app(description="Owns who owns each client: assignment, inactivity sweep, fair reassignment, "
+                             "handover deadlines.", extra_routes=[*api.mounts(), *plan_api(settings, runtime).mounts()])

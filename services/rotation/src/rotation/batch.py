@@ -16,15 +16,16 @@ from typing import Any
 import structlog
 
 from clientbase import topics
-from clientbase.events.inbound import ActivityRecorded, ManagerChanged
+from clientbase.events.inbound import ActivityRecorded, ManagerChanged, ReassignRequested
 from clientbase.events.outbound import ClientInactive, ClientMerged, ClientRegistered, ClientUpdated, SaleAttributed
 from clientbase.kafka.reliability import Delivery
 from clientbase.mongo_reads import KeyedReads
 from clientbase.topics import Topic
 
 from rotation.bulk import count_ops, guarded_updates, insert_once, update_chunk
+from rotation.domain import ConcurrentChange
 from rotation.fold import SALE_DEFAULTS, ClientFold, Effect
-from rotation.outcomes import Count, Publication, deferral, finished
+from rotation.outcomes import Count, Publication, deferral, finished, refusal
 from rotation.policy import Planner
 from rotation.repository import ASSIGNMENTS, CLIENTS, DEFERRALS, HANDOVERS, MANAGERS, OWNED, STATS, UNASSIGNED
 from rotation.service import RotationService, log_assignment, log_deferral, profile_fields
@@ -155,6 +156,10 @@ class RotationBatches:
                 deferrals[record_id] = record
                 publications.append(publication)
                 log_deferral(effect.data)
+            elif effect.kind == "refusal":
+                publications.append(refusal(**effect.data))
+                log.warning("rotation.reassign_refused", client_id=effect.client_id, reason=effect.data["reason"],
+                            manager_id=effect.data["request"].manager_id, event_id=effect.data["request"].event_id)
             else:
                 counts.append(Count(**effect.data))
         await asyncio.gather(insert_once(self.db[ASSIGNMENTS], assignments), insert_once(self.db[HANDOVERS], handovers),
@@ -186,6 +191,19 @@ class RotationBatches:
             await self.service.rotate(event)
         log.info("rotation.batch_handled", topic=topics.CLIENTS_INACTIVE.name, size=len(batch),
                  one_by_one=len(again), **fold.outcomes)
+
+    async def reassign(self, batch: Sequence[Delivery]) -> None:
+        """Manual reassignments: move each client to the named manager, or publish why not (never drop one)."""
+        requests = [ReassignRequested.model_validate_json(d.body) for d in batch]
+        docs = await self.reads.by_ids(self.db[CLIENTS], sorted({r.client_id for r in requests}))
+        fold = ClientFold.start(docs, await self.repo.standings(), self.rules)
+        for request in requests:
+            fold.reassign(request)
+        lost = await self.apply(fold)
+        if lost:  # decided on a state another writer changed: the kit retries, and what committed is repaired
+            raise ConcurrentChange(f"{len(lost)} client(s) changed during a manual reassignment")
+        log.info("rotation.batch_handled", topic=topics.CLIENTS_REASSIGN_REQUESTED.name, size=len(batch),
+                 **fold.outcomes)
 
     async def roster(self, batch: Sequence[Delivery]) -> None:
         """Keep the newest roster entry per manager; rotate a departed manager's clients; retry unassigned clients."""

@@ -23,6 +23,10 @@ class RotationError(Exception):
     """Base of the rotation service's domain errors."""
 
 
+class ConcurrentChange(RotationError):
+    """Another writer changed a client between the batch's read and its write; a retry decides again."""
+
+
 @dataclass(frozen=True)
 class Manager:
     """A sales manager as the roster knows them."""

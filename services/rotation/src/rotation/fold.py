@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from clientbase.events.inbound import ReassignRequested
+
 from rotation.domain import Choice, Rules, Standing
+from rotation.manual import Refusal, decide_manual
 from rotation.policy import Planner, choose_initial, choose_rotation, still_due
 from rotation.repository import MERGED, OWNED, UNASSIGNED, to_client
 
@@ -172,16 +175,39 @@ class ClientFold:
             doc.update({"deferrals": client.deferrals + 1, "last_deferral": outcome})
             self.effects.append(Effect("deferral", client.client_id, dict(outcome)))
             return self._noted("deferred")
-        deadline = event.as_of + timedelta(days=self.rules.handover_days)
-        doc.update({"manager_id": choice.manager_id, "epoch": client.epoch + 1, "assigned_at": event.as_of,
-                    "activity_since": max(m for m in (event.as_of, client.last_sale_at) if m is not None),
+        self.move(doc, choice, event.trigger, event.as_of, event.event_id, event.correlation_id)
+        return self._noted("reassigned")
+
+    def move(self, doc: dict[str, Any], choice: Choice, reason: str, at: datetime, cause_id: str,
+             correlation_id: str) -> None:
+        """Give an owned client to the chosen manager, with a handover deadline, and count it in the standings."""
+        client = to_client(doc)
+        assert choice.manager_id is not None
+        deadline = at + timedelta(days=self.rules.handover_days)
+        doc.update({"manager_id": choice.manager_id, "epoch": client.epoch + 1, "assigned_at": at,
+                    "activity_since": max(m for m in (at, client.last_sale_at) if m is not None),
                     "deferrals": 0, "previous_owners": [*doc.get("previous_owners", []), client.manager_id],
-                    "assignment": assignment_record(choice, client.manager_id, event.trigger, event.as_of,
-                                                    event.event_id, event.correlation_id, self.rules,
-                                                    deadline=deadline)})
+                    "assignment": assignment_record(choice, client.manager_id, reason, at, cause_id, correlation_id,
+                                                    self.rules, deadline=deadline)})
         self.planner.move(client.manager_id, choice.manager_id, rotation=True)
         self.effects.append(Effect("finish", client.client_id, copy.deepcopy(doc)))
-        return self._noted("reassigned")
+
+    def reassign(self, request: ReassignRequested) -> str:
+        """A head of sales moves a client by hand: checked against the target, then moved or refused."""
+        doc = self.docs.get(request.client_id)
+        if doc is not None and (doc.get("assignment") or {}).get("cause_event_id") == request.event_id:
+            self.effects.append(Effect("finish", request.client_id, copy.deepcopy(doc)))
+            return self._noted("repaired")
+        decision = decide_manual(doc, request, self.planner.standings, self.rules)
+        if isinstance(decision, Refusal):
+            self.effects.append(Effect("refusal", request.client_id, {
+                "request": request, "reason": decision.reason, "detail": decision.detail,
+                "current_manager_id": (doc or {}).get("manager_id")}))
+            return self._noted("refused")
+        assert doc is not None
+        at = max(m for m in (request.occurred_at, doc.get("assigned_at")) if m is not None)
+        self.move(doc, decision, "manual", at, request.event_id, request.correlation_id or request.event_id)
+        return self._noted("moved")
 
     def _noted(self, outcome: str) -> str:
         self.note(outcome)

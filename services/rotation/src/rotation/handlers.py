@@ -35,6 +35,7 @@ STEPS: tuple[tuple[Topic, Step], ...] = (
     (topics.SALES_ATTRIBUTED, lambda b, batch: b.sales(batch)),
     (topics.ACTIVITIES_RECORDED, lambda b, batch: b.activities(batch)),
     (topics.CLIENTS_INACTIVE, lambda b, batch: b.inactive(batch)),
+    (topics.CLIENTS_REASSIGN_REQUESTED, lambda b, batch: b.reassign(batch)),
 )
 INPUTS = tuple(topic for topic, _ in STEPS)
 
@@ -63,7 +64,7 @@ def build_router(runtime: ServiceRuntime, settings: Settings) -> KafkaRouter:
 
     @router.subscriber(*(prefix + topic.name for topic in INPUTS), **runtime.batch_options())
     async def on_rotation_inputs(msg: KafkaMessage) -> None:
-        """Roster, client, sale, activity and inactivity events arrived: keep ownership right."""
+        """Roster, client, sale, activity, inactivity and manual reassignment events arrived: keep ownership right."""
         await runtime.handle_batch(msg, handle)
 
     return router

@@ -11,7 +11,8 @@ from typing import Any
 
 from clientbase import topics
 from clientbase.events.envelope import Envelope, derived_event_id
-from clientbase.events.outbound import ClientAssigned, HandoverOpened, RotationDeferred
+from clientbase.events.inbound import ReassignRequested
+from clientbase.events.outbound import ClientAssigned, HandoverOpened, ReassignRefused, RotationDeferred
 from clientbase.topics import Topic
 
 SOURCE = "rotation"
@@ -78,3 +79,15 @@ def deferral(outcome: dict[str, Any]) -> tuple[str, dict[str, Any], Publication]
         event_id=derived_event_id(topics.ROTATIONS_DEFERRED.name, client_id, epoch, attempt),
         occurred_at=outcome["as_of"], **fields)
     return f"{client_id}:{epoch}:{attempt}", dict(outcome), (topics.ROTATIONS_DEFERRED, event, client_id)
+
+
+def refusal(request: ReassignRequested, reason: str, detail: dict[str, Any], current_manager_id: str | None
+            ) -> Publication:
+    """The event that says a manual reassignment was refused, and why; its id follows from the request's."""
+    event = ReassignRefused.create(
+        source=SOURCE, correlation_id=request.correlation_id or request.event_id, causation_id=request.event_id,
+        event_id=derived_event_id(topics.CLIENTS_REASSIGN_REFUSED.name, request.event_id),
+        occurred_at=request.occurred_at, request_event_id=request.event_id, client_id=request.client_id,
+        manager_id=request.manager_id, current_manager_id=current_manager_id, requested_by=request.requested_by,
+        reason=reason, detail=detail)
+    return topics.CLIENTS_REASSIGN_REFUSED, event, request.client_id

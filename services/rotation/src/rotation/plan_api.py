@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs
 
-from clientbase.bearer import bearer_authorized, check_token_configured, refuse, respond
+from clientbase.api_tokens import TokenGate
+from clientbase.json_api import ApiError, JsonApi, Request, Route
 from clientbase.runtime import ServiceRuntime
 
 from rotation.domain import parse_moment
@@ -17,8 +16,7 @@ from rotation.service import RotationService
 from rotation.settings import Settings
 from rotation.sweep import SweepReport, Sweeper
 
-Scope = dict[str, Any]
-Asgi = Callable[[Scope, Any, Any], Awaitable[None]]
+SERVICE = "rotation"
 HANDOVER_LIMIT = 1000
 
 
@@ -48,15 +46,11 @@ def handover_items(docs: list[dict[str, Any]], as_of: datetime, managers: dict[s
     return items
 
 
-class PlanApi:
-    """The token-protected plan preview; it never publishes nor writes."""
+class Plan:
+    """The plan preview; it never publishes nor writes."""
 
     def __init__(self, settings: Settings, runtime: ServiceRuntime) -> None:
         self.settings, self.runtime = settings, runtime
-
-    def check_configured(self) -> None:
-        """Refuse to start without a token unless the local-dev flag allows it."""
-        check_token_configured(self.settings.api_token, self.settings.api_allow_no_token, "ROTATION_API_TOKEN")
 
     async def plan(self, as_of: datetime) -> dict[str, Any]:
         """The plan as of a moment, grouped per manager pair, with the pending handovers."""
@@ -69,22 +63,22 @@ class PlanApi:
                 "pairs": pairs_of(report, names, managers),
                 "handovers": handover_items(await repo.pending_handovers(HANDOVER_LIMIT), as_of, managers)}
 
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        """ASGI entry of GET /rotation/plan."""
-        if scope.get("method") != "GET":
-            await respond(send, 405, {"detail": "method not allowed"})
-            return
-        if not bearer_authorized(scope, self.settings.api_token, allow_no_token=self.settings.api_allow_no_token):
-            await refuse(send)
-            return
-        query = parse_qs(scope.get("query_string", b"").decode())
+    async def answer(self, request: Request) -> tuple[int, Any]:
+        """GET /rotation/plan?as_of= (default: now)."""
+        raw = request.one("as_of")
         try:
-            as_of = parse_moment(query["as_of"][0]) if query.get("as_of") else datetime.now(UTC)
+            as_of = parse_moment(raw) if raw else datetime.now(UTC)
         except ValueError:
-            await respond(send, 422, {"detail": [{"loc": ["query", "as_of"], "msg": "not an ISO date or datetime"}]})
-            return
-        await respond(send, 200, await self.plan(as_of))
+            raise ApiError(422, "invalid_as_of", "as_of is not an ISO date or datetime") from None
+        return 200, await self.plan(as_of)
 
-    def routes(self) -> list[tuple[str, Asgi]]:
-        """The (path, app) pairs to mount."""
-        return [("/rotation/plan", self)]
+
+def plan_api(settings: Settings, runtime: ServiceRuntime) -> JsonApi:
+    """The plan preview under /rotation, behind ROTATION_API_TOKEN like the ownership API."""
+    return JsonApi(SERVICE, "/rotation", TokenGate("ROTATION_API_TOKEN", settings.api_token), [
+        Route("GET", "/rotation/plan", Plan(settings, runtime).answer,
+              "What the next sweep would move as of a moment, per (from, to) manager pair with the clients' names, "
+              "and the open handovers with their deadlines (overdue ones marked). Read-only.",
+              query=(("as_of", "ISO date or datetime; default now"),),
+              responses={200: "OK", 422: "as_of is not a date."}),
+    ])

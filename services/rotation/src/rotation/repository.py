@@ -244,6 +244,10 @@ class RotationRepository:
         await self.db[HANDOVERS].update_one({"_id": handover_id, "status": "open"},
                                             {"$set": {"status": "overdue", "escalated_at": at}})
 
+    async def open_handover(self, client_id: str, epoch: int) -> dict[str, Any] | None:
+        """The handover of a client's current assignment while it waits for its report (open or overdue)."""
+        return await self.db[HANDOVERS].find_one({"_id": f"{client_id}:{epoch}", "status": {"$in": ["open", "overdue"]}})
+
     async def history(self, client_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """A client's assignments by epoch and its deferred rotations."""
         assignments = await self.db[ASSIGNMENTS].find({"client_id": client_id}).sort("epoch", ASCENDING).to_list()

@@ -57,12 +57,9 @@ class Settings(ServiceSettings):
     )
 
     api_token: SecretStr | None = Field(
-        None, description="Bearer token of the read-only HTTP API (GET /rotation/plan); without it the service "
-        "refuses to start unless ROTATION_API_ALLOW_NO_TOKEN is set.",
-    )
-    api_allow_no_token: bool = Field(
-        False, description="Local development only: serve the read-only HTTP API without a token when none is "
-        "configured.",
+        None, description="Tokens of rotation's HTTP API (ownership, manual reassignment, the plan preview), "
+        "comma-separated, each optionally with scopes after a colon joined by `+` (e.g. `tokA:pii,tokB`). The API "
+        "answers 503 while unset.",
     )
 
     def rules(self) -> Rules:

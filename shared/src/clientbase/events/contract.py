@@ -15,6 +15,7 @@ MODEL_BY_TOPIC: dict[str, type[BaseModel]] = {
     topics.MANAGERS_CHANGED.name: inbound.ManagerChanged,
     topics.NOTIFICATIONS_REQUESTED.name: inbound.NotificationRequested,
     topics.CONSENTS_CHANGED.name: inbound.ConsentChanged,
+    topics.CLIENTS_REASSIGN_REQUESTED.name: inbound.ReassignRequested,
     topics.CLIENTS_REGISTERED.name: outbound.ClientRegistered,
     topics.CLIENTS_UPDATED.name: outbound.ClientUpdated,
     topics.CLIENTS_MERGED.name: outbound.ClientMerged,
@@ -24,6 +25,7 @@ MODEL_BY_TOPIC: dict[str, type[BaseModel]] = {
     topics.CLIENTS_INACTIVE.name: outbound.ClientInactive,
     topics.HANDOVERS_OPENED.name: outbound.HandoverOpened,
     topics.HANDOVERS_OVERDUE.name: outbound.HandoverOverdue,
+    topics.CLIENTS_REASSIGN_REFUSED.name: outbound.ReassignRefused,
     topics.ROTATIONS_DEFERRED.name: outbound.RotationDeferred,
     topics.NOTIFICATIONS_OUTCOMES.name: outbound.NotificationOutcome,
 }

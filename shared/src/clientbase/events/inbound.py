@@ -166,3 +166,16 @@ class ConsentChanged(InboundEvent):
     source: str = Field(min_length=1, examples=["unsubscribe-link"])
     text: str | None = None
     text_version: str | None = None
+
+
+class ReassignRequested(InboundEvent):
+    """A head of sales asks to move a client to a named manager by hand."""
+
+    EVENT_TYPE = "ReassignRequested"
+
+    client_id: str = Field(min_length=1, examples=["cl-20261120070000-5f0c3b9e1a2b3c4d"])
+    manager_id: str = Field(min_length=1, description="The manager who should own the client.", examples=["m-ru-2"])
+    requested_by: str = Field(min_length=1, description="Who asks (a head of sales' manager id or login).",
+                              examples=["m-head-1"])
+    reason_text: str | None = Field(None, max_length=2000, description="Why, in the requester's words.",
+                                    examples=["Клиент просит менеджера, говорящего по-болгарски"])

@@ -239,3 +239,23 @@ class NotificationOutcome(Envelope):
     reason: str | None = Field(None, examples=["no_consent"])
     provider: str | None = Field(None, examples=["smtp"])
     deliver_after: datetime | None = None
+
+
+ReassignRefusal = Literal[
+    "client_unknown", "client_merged", "client_unassigned", "manager_unknown", "manager_departed",
+    "manager_on_leave", "manager_at_capacity", "already_owner",
+]
+
+
+class ReassignRefused(Envelope):
+    """A manual reassignment was refused; nothing changed, and the reason says why."""
+
+    EVENT_TYPE = "ReassignRefused"
+
+    request_event_id: str = Field(description="The event_id of the clients.reassign-requested event.")
+    client_id: str
+    manager_id: str = Field(description="The manager the client was to move to.")
+    current_manager_id: str | None = Field(None, description="Who owns the client now, if anyone.")
+    requested_by: str
+    reason: ReassignRefusal = Field(examples=["manager_departed"])
+    detail: dict[str, Any] = Field(default_factory=dict, description="The figures behind the refusal.")

@@ -29,6 +29,19 @@ def build_security(settings: KafkaSettings) -> BaseSecurity | None:
     return None
 
 
+def client_options(settings: KafkaSettings) -> dict[str, Any]:
+    """Connection options of a bare aiokafka client (consumer, producer, admin) from the same settings."""
+    options: dict[str, Any] = {"bootstrap_servers": settings.bootstrap_servers.split(","),
+                               "security_protocol": settings.security_protocol}
+    if settings.security_protocol in {"SSL", "SASL_SSL"}:
+        options["ssl_context"] = ssl.create_default_context(cafile=settings.ssl_cafile)
+    if settings.security_protocol.startswith("SASL"):
+        options.update(sasl_mechanism=settings.sasl_mechanism or "PLAIN", sasl_plain_username=settings.sasl_username,
+                       sasl_plain_password=settings.sasl_password.get_secret_value() if settings.sasl_password
+                       else None)
+    return options
+
+
 def create_broker(
     settings: KafkaSettings,
     *,

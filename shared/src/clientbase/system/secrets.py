@@ -1,4 +1,4 @@
-"""Secrets of a local run (webhook keys, token keys, the metrics and rotation API tokens), made once and kept in the state dir."""
+"""Secrets of a local run (webhook keys, token keys, the API tokens), made once and kept in the state dir."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import secrets
 from pathlib import Path
 
 SECRET_VARIABLES = ("INTAKE_WEBHOOK_SECRET", "NOTIFY_TOKEN_SECRET", "NOTIFY_WEBHOOK_SECRET", "METRICS_API_TOKEN",
-                    "ROTATION_API_TOKEN")
+                    "INTAKE_API_TOKEN", "ROTATION_API_TOKEN")
+SCOPES = {"INTAKE_API_TOKEN": ":pii"}  # the local operator's lookup token sees contact points in full
 FILE_NAME = "secrets.env"
 
 
@@ -27,7 +28,7 @@ def local_secrets(state_dir: Path) -> dict[str, str]:
                 kept[name] = value
     missing = [name for name in SECRET_VARIABLES if name not in kept]
     if missing:
-        kept.update({name: secrets.token_urlsafe(24) for name in missing})
+        kept.update({name: secrets.token_urlsafe(24) + SCOPES.get(name, "") for name in missing})
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600, exist_ok=True)
         path.write_text("".join(f"{name}={kept[name]}\n" for name in SECRET_VARIABLES))

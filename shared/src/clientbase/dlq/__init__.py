@@ -1,0 +1,1 @@
+"""Dead-letter tooling: list, inspect and replay the `<topic>.dlq` topics of every consumer."""
