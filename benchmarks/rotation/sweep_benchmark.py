@@ -111,9 +111,19 @@ async def timed_sweep(sweeper: Sweeper, *, apply: bool) -> tuple[int, float]:
     return len(report.plan), time.perf_counter() - started
 
 
+def _quiet() -> None:
+    """Log warnings and worse only."""
+    import logging
+
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+
+
 async def load_phase(mongo_url: str, database: str, clients: int, managers: int = 50, due_every: int = 100,
                      batch: int = 5000) -> tuple[int, float]:
     """A fresh database with rotation's indexes and N ownership documents; (clients, load seconds)."""
+    _quiet()
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url, tz_aware=True)
     try:
         await mongo.drop_database(database)
@@ -137,11 +147,7 @@ async def bare_scan_phase(mongo_url: str, database: str) -> tuple[int, float]:
 
 async def plan_phase(mongo_url: str, database: str) -> tuple[int, float]:
     """`Sweeper.sweep(as_of, apply=False)` over the loaded clients; (clients covered, seconds)."""
-    import logging
-
-    import structlog
-
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    _quiet()
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url, tz_aware=True)
     try:
         db = mongo[database]

@@ -14,6 +14,7 @@ from clientbase.settings import KafkaSettings, LoggingSettings, MongoSettings
 from benchmarks.support.counters import HARNESS_COMMENT
 
 POLL_S = 1.0
+SERVER_TIMEOUT_MS = 30_000  # a poll slower than this means the server stopped answering: the phase fails
 
 
 async def drain_service(service: str, bootstrap: str, mongo_url: str, database: str, group: str, count: int,
@@ -23,7 +24,9 @@ async def drain_service(service: str, bootstrap: str, mongo_url: str, database: 
     settings_type = importlib.import_module(f"{service}.settings").Settings
     config = settings_type(database=database, group_id=group, kafka=KafkaSettings(bootstrap_servers=bootstrap),
                            mongo=MongoSettings(url=mongo_url), logging=LoggingSettings(level="ERROR"), **settings)
-    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url, tz_aware=True)
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url, tz_aware=True,
+                                                               serverSelectionTimeoutMS=SERVER_TIMEOUT_MS,
+                                                               socketTimeoutMS=SERVER_TIMEOUT_MS)
     events = mongo[database]["processed_events"]
     try:
         async with TestApp(create_app(config)):

@@ -28,6 +28,10 @@ def row(part: str, what: str, *, events: float | None = None, rate: float | None
 
 def phase_row(part: str, what: str, figures: dict[str, Any], baseline: dict[str, Any] | None) -> dict[str, Any]:
     """A row of a phase measured by `run_phase`, with its rate as a ratio to the baseline's."""
+    if "error" in figures:
+        return row(part, f"{what}: failed, {figures['error'][:60]}")
+    if baseline is not None and "error" in baseline:
+        baseline = None
     return row(part, what, events=figures["events"], rate=figures["events_per_s"],
                ratio=figures["events_per_s"] / baseline["events_per_s"] if baseline else None,
                mongo_per_event=figures["mongo_reads_per_event"] + figures["mongo_writes_per_event"],

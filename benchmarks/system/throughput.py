@@ -12,7 +12,7 @@ from clientbase.stack.stack import StackEndpoints
 
 from benchmarks.intake.floors import bare_floor
 from benchmarks.support.drain import drain_service
-from benchmarks.support.phases import run_phase
+from benchmarks.support.phases import run_phase as measured
 from benchmarks.system import backlogs
 
 
@@ -34,6 +34,14 @@ def measure_throughput(endpoints: StackEndpoints, run: str, sizes: Sizes,
     bootstrap, mongo_url = endpoints.kafka_bootstrap, endpoints.mongo_url
     prefix = f"bench{run}."
     figures: dict[str, dict[str, Any]] = {}
+
+    def run_phase(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        """A measured phase, or why it failed (the next phases still run)."""
+        try:
+            return measured(*args, **kwargs)
+        except RuntimeError as error:
+            step(f"failed: {error}")
+            return {"error": str(error)}
     step(f"A/B: pre-filling {sizes.existing:,} clients and {sizes.intake:,} form leads")
     asyncio.run(backlogs.intake_backlog(bootstrap, mongo_url, prefix, f"bench_{run}_intake", sizes.intake,
                                         sizes.existing, sizes.returning))
