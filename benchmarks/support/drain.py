@@ -18,12 +18,12 @@ SERVER_TIMEOUT_MS = 30_000  # a poll slower than this means the server stopped a
 
 
 async def drain_service(service: str, bootstrap: str, mongo_url: str, database: str, group: str, count: int,
-                        **settings: Any) -> tuple[int, float]:
+                        log_level: str = "WARNING", **settings: Any) -> tuple[int, float]:
     """Run `service`'s real app until its done marks sum to `count`; return (events, first claim → last done s)."""
     create_app = importlib.import_module(f"{service}.app").create_app
     settings_type = importlib.import_module(f"{service}.settings").Settings
     config = settings_type(database=database, group_id=group, kafka=KafkaSettings(bootstrap_servers=bootstrap),
-                           mongo=MongoSettings(url=mongo_url), logging=LoggingSettings(level="ERROR"), **settings)
+                           mongo=MongoSettings(url=mongo_url), logging=LoggingSettings(level=log_level), **settings)
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url, tz_aware=True,
                                                                serverSelectionTimeoutMS=SERVER_TIMEOUT_MS,
                                                                socketTimeoutMS=SERVER_TIMEOUT_MS)

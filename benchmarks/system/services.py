@@ -43,8 +43,10 @@ def running_services(endpoints: StackEndpoints, run: str, state_dir: Path) -> It
     config = StackConfig(state_dir=state_dir, cache_dir=default_cache_dir())
     launcher = SystemLauncher(config)
     databases = {spec.name: f"bench_{run}_sys_{spec.name}" for spec in SERVICES}
-    extra_env = {"LOG_LEVEL": "WARNING", "MONGO_MAX_POOL_SIZE": os.environ.get("MONGO_MAX_POOL_SIZE", "10"), "NOTIFY_SMTP_HOST": endpoints.smtp_host,
-                 "NOTIFY_SMTP_PORT": str(endpoints.smtp_port)}
+    extra_env = {"LOG_LEVEL": "WARNING", "NOTIFY_SMTP_HOST": endpoints.smtp_host,
+                 "NOTIFY_SMTP_PORT": str(endpoints.smtp_port),
+                 # four services share one FerretDB, which serves 50 PostgreSQL connections
+                 "MONGO_MAX_POOL_SIZE": os.environ.get("MONGO_MAX_POOL_SIZE", "10")}
     for spec in SERVICES:
         group = f"bench-{run}-sys-{spec.name}"
         extra_env[f"{spec.name.upper()}_DATABASE"] = databases[spec.name]
