@@ -20,7 +20,7 @@ test: bootstrap
 	uv run --no-sync pytest --basetemp=.local/pytest
 
 bench: bootstrap
-	uv run --no-sync python -m benchmarks.intake.throughput
+	uv run --no-sync python -m benchmarks.system $(BENCH_ARGS)
 
 docs:
 	uv run --no-sync python -m clientbase.readme_tables README.md

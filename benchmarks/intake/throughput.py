@@ -21,49 +21,24 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from faststream import TestApp
 from pymongo import AsyncMongoClient
 from rich.console import Console
 from rich.table import Table
 
 from clientbase import topics
-from clientbase.settings import KafkaSettings, LoggingSettings, MongoSettings
 
 from benchmarks.intake.floors import bare_floor, equal_work_floor
 from benchmarks.intake.workload import create_topics, measured_leads, prefill, produce
-from benchmarks.support.counters import HARNESS_COMMENT
+from benchmarks.support.drain import drain_service
 from benchmarks.support.phases import run_phase
 from benchmarks.support.stack import endpoints_for
-
-POLL_S = 1.0
 
 
 async def intake_phase(bootstrap: str, mongo_url: str, prefix: str, database: str, count: int
                        ) -> tuple[int, float]:
     """One intake process (the real app, batch subscribers) drains the backlog; return (leads, seconds)."""
-    from intake.app import create_app
-    from intake.settings import Settings
-
-    settings = Settings(database=database, group_id=f"bench-intake-{prefix.strip('.')}", topic_prefix=prefix,
-                        kafka=KafkaSettings(bootstrap_servers=bootstrap), mongo=MongoSettings(url=mongo_url),
-                        logging=LoggingSettings(level="WARNING"))
-    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url, tz_aware=True)
-    events = mongo[database]["processed_events"]
-    try:
-        async with TestApp(create_app(settings)):
-            while await _handled(events) < count:
-                await asyncio.sleep(POLL_S)
-        first = await events.find({"state": "claimed"}, comment=HARNESS_COMMENT).sort("claimed_at", 1).limit(1).to_list()
-        last = await events.find({"state": "done"}, comment=HARNESS_COMMENT).sort("processed_at", -1).limit(1).to_list()
-        return count, (last[0]["processed_at"] - first[0]["claimed_at"]).total_seconds()
-    finally:
-        await mongo.close()
-
-
-async def _handled(events: Any) -> int:
-    """Events the service finished, read with the harness's comment so the counters leave it out."""
-    marks = await events.find({"state": "done"}, projection={"count": 1}, comment=HARNESS_COMMENT).to_list()
-    return sum(int(m.get("count", 1)) for m in marks)
+    return await drain_service("intake", bootstrap, mongo_url, database, f"bench-intake-{prefix.strip('.')}", count,
+                               topic_prefix=prefix)
 
 
 async def setup(bootstrap: str, mongo_url: str, run: str, existing: int, leads: int, returning: float) -> dict[str, str]:

@@ -1,6 +1,6 @@
 """Benchmark (not a test): lag from an event produced to the figure visible in the metrics read API.
 
-Run:  uv run --no-sync python benchmarks/metrics/lag.py --bootstrap 127.0.0.1:9092 --mongo-url mongodb://127.0.0.1:27017/
+Run:  uv run --no-sync python -m benchmarks.metrics.lag --bootstrap 127.0.0.1:9092 --mongo-url mongodb://127.0.0.1:27017/
 
 Starts the metrics service as its own process (uvicorn under FastStream's CLI) on isolated topics and a
 throwaway database, loads a background history of clients and sales, then produces one `sales.attributed`
@@ -32,6 +32,8 @@ from clientbase import topics
 from clientbase.events.outbound import ClientRegistered, LeadSource, SaleAttributed
 
 from metrics.facts import CONSUMED
+
+from benchmarks.support.usage import Usage, usage_of
 
 TOKEN = "lag-benchmark"
 
@@ -117,6 +119,28 @@ async def measure(args: argparse.Namespace, prefix: str, port: int) -> list[floa
             await producer.stop()
 
 
+def lag_samples(bootstrap: str, mongo_url: str, clients: int, samples: int, poll_s: float, settle_s: float,
+                quiet: bool = False) -> tuple[list[float], Usage]:
+    """Start a metrics process on isolated topics, time `samples` sales; (sorted lags in ms, the process's usage)."""
+    args = argparse.Namespace(bootstrap=bootstrap, clients=clients, samples=samples, poll_s=poll_s, settle_s=settle_s)
+    suffix = uuid.uuid4().hex[:8]
+    prefix, database, port = f"bench{suffix}.", f"bench_metrics_{suffix}", free_port()
+    asyncio.run(create_topics(bootstrap, prefix))
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "MONGO_URL": mongo_url,
+           "METRICS_TOPIC_PREFIX": prefix, "METRICS_DATABASE": database, "METRICS_GROUP_ID": f"bench-{suffix}",
+           "METRICS_API_TOKEN": TOKEN, "LOG_LEVEL": "WARNING"}
+    service = subprocess.Popen([sys.executable, "-m", "faststream", "run", "metrics.app:create_app", "--factory",
+                                "--host", "127.0.0.1", "--port", str(port)], env=env,
+                               stdout=subprocess.DEVNULL if quiet else None)
+    try:
+        lags = sorted(asyncio.run(measure(args, prefix, port)))
+        return lags, usage_of(service.pid)
+    finally:
+        service.terminate()
+        service.wait(timeout=30)
+        asyncio.run(drop(mongo_url, database))
+
+
 def main() -> int:
     """Run the benchmark and print the lag percentiles."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -127,20 +151,7 @@ def main() -> int:
     parser.add_argument("--poll-s", type=float, default=0.01, help="pause between two API polls")
     parser.add_argument("--settle-s", type=float, default=5.0, help="pause after loading the background history")
     args = parser.parse_args()
-    suffix = uuid.uuid4().hex[:8]
-    prefix, database, port = f"bench{suffix}.", f"bench_metrics_{suffix}", free_port()
-    asyncio.run(create_topics(args.bootstrap, prefix))
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": args.bootstrap, "MONGO_URL": args.mongo_url,
-           "METRICS_TOPIC_PREFIX": prefix, "METRICS_DATABASE": database, "METRICS_GROUP_ID": f"bench-{suffix}",
-           "METRICS_API_TOKEN": TOKEN, "LOG_LEVEL": "WARNING"}
-    service = subprocess.Popen([sys.executable, "-m", "faststream", "run", "metrics.app:create_app", "--factory",
-                                "--host", "127.0.0.1", "--port", str(port)], env=env)
-    try:
-        lags = sorted(asyncio.run(measure(args, prefix, port)))
-    finally:
-        service.terminate()
-        service.wait(timeout=30)
-        asyncio.run(drop(args.mongo_url, database))
+    lags, _ = lag_samples(args.bootstrap, args.mongo_url, args.clients, args.samples, args.poll_s, args.settle_s)
     p99 = lags[min(len(lags) - 1, int(len(lags) * 0.99))]
     print(f"metrics lag (event produced -> figure visible in GET /metrics/retention), {len(lags)} samples, "
           f"{args.clients} background clients: p50 {statistics.median(lags):.0f} ms, p99 {p99:.0f} ms, "

@@ -1,6 +1,6 @@
 """Benchmark (not a test): the rotation sweep over N clients, side by side with a bare indexed cursor scan.
 
-Run:  uv run python benchmarks/rotation/sweep_benchmark.py --clients 1000000 --mongo-url mongodb://127.0.0.1:27017/
+Run:  uv run --no-sync python -m benchmarks.rotation.sweep_benchmark --clients 1000000 --mongo-url mongodb://127.0.0.1:27017/
 
 It loads N ownership documents (a fraction of them past a threshold) into a throwaway database, then times
 in the same run: the bare indexed cursor scan that returns the same due clients, `plan` (the sweep's read
@@ -88,9 +88,10 @@ def step(name: str) -> None:
     print(f"... {name}", flush=True)
 
 
-async def bare_scan(db: Any, rules: Rules) -> tuple[int, float]:
+async def bare_scan(db: Any, rules: Rules, *, quiet: bool = False) -> tuple[int, float]:
     """The same due clients through the same index, with nothing else done; returns (count, seconds)."""
-    step("bare scan")
+    if not quiet:
+        step("bare scan")
     started = time.perf_counter()
     count = 0
     query = {"$or": [
@@ -108,6 +109,54 @@ async def timed_sweep(sweeper: Sweeper, *, apply: bool) -> tuple[int, float]:
     started = time.perf_counter()
     report = await sweeper.sweep(AS_OF, apply=apply)
     return len(report.plan), time.perf_counter() - started
+
+
+def _quiet() -> None:
+    """Log warnings and worse only."""
+    import logging
+
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+
+
+async def load_phase(mongo_url: str, database: str, clients: int, managers: int = 50, due_every: int = 100,
+                     batch: int = 5000) -> tuple[int, float]:
+    """A fresh database with rotation's indexes and N ownership documents; (clients, load seconds)."""
+    _quiet()
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url, tz_aware=True)
+    try:
+        await mongo.drop_database(database)
+        for spec in INDEXES:
+            await ensure_indexes(mongo[database], [spec])
+        return clients, await load(mongo[database], clients, managers, due_every, batch)
+    finally:
+        await mongo.close()
+
+
+async def bare_scan_phase(mongo_url: str, database: str) -> tuple[int, float]:
+    """The bare indexed scan over the loaded clients; (clients covered, seconds)."""
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url, tz_aware=True)
+    try:
+        db = mongo[database]
+        _, seconds = await bare_scan(db, Rules(), quiet=True)
+        return await db[CLIENTS].estimated_document_count(), seconds
+    finally:
+        await mongo.close()
+
+
+async def plan_phase(mongo_url: str, database: str) -> tuple[int, float]:
+    """`Sweeper.sweep(as_of, apply=False)` over the loaded clients; (clients covered, seconds)."""
+    _quiet()
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url, tz_aware=True)
+    try:
+        db = mongo[database]
+        sweeper = Sweeper(RotationService(RotationRepository(db), CountingPublisher(), Rules()), batch_size=1000)
+        started = time.perf_counter()
+        await sweeper.sweep(AS_OF, apply=False)
+        return await db[CLIENTS].estimated_document_count(), time.perf_counter() - started
+    finally:
+        await mongo.close()
 
 
 async def main() -> None:

@@ -9,16 +9,21 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from clientbase.stack import LocalStack
+from clientbase.stack.stack import StackEndpoints
 
 BACKEND_ENV = "CLIENTBASE_MONGO_BACKEND"
 
 
 @contextmanager
-def endpoints_for(backend: str) -> Iterator[tuple[str, str, str]]:
-    """(Kafka bootstrap, MongoDB URL, label): from KAFKA_BOOTSTRAP_SERVERS/MONGO_URL, else a fresh stack on `backend`."""
+def stack_for(backend: str) -> Iterator[tuple[StackEndpoints, str]]:
+    """(endpoints, label): from KAFKA_BOOTSTRAP_SERVERS/MONGO_URL (and SMTP_*, MAILPIT_URL), else a fresh stack."""
     bootstrap, mongo_url = os.environ.get("KAFKA_BOOTSTRAP_SERVERS"), os.environ.get("MONGO_URL")
     if bootstrap and mongo_url:
-        yield bootstrap, mongo_url, os.environ.get("BENCH_LABEL", "given servers")
+        given = StackEndpoints(bootstrap, mongo_url)
+        yield StackEndpoints(bootstrap, mongo_url, smtp_host=os.environ.get("SMTP_HOST", given.smtp_host),
+                             smtp_port=int(os.environ.get("SMTP_PORT", given.smtp_port)),
+                             mailpit_url=os.environ.get("MAILPIT_URL", given.mailpit_url)), \
+            os.environ.get("BENCH_LABEL", "given servers")
         return
     saved = os.environ.get(BACKEND_ENV)
     os.environ[BACKEND_ENV] = backend
@@ -26,8 +31,7 @@ def endpoints_for(backend: str) -> Iterator[tuple[str, str, str]]:
         with tempfile.TemporaryDirectory(prefix="clientbase-bench-") as state:
             stack = LocalStack.ephemeral(Path(state))
             try:
-                endpoints = stack.up()
-                yield endpoints.kafka_bootstrap, endpoints.mongo_url, f"ferretdb/{backend}"
+                yield stack.up(), f"ferretdb/{backend}"
             finally:
                 stack.down()
     finally:
@@ -35,3 +39,10 @@ def endpoints_for(backend: str) -> Iterator[tuple[str, str, str]]:
             os.environ.pop(BACKEND_ENV, None)
         else:
             os.environ[BACKEND_ENV] = saved
+
+
+@contextmanager
+def endpoints_for(backend: str) -> Iterator[tuple[str, str, str]]:
+    """(Kafka bootstrap, MongoDB URL, label): from KAFKA_BOOTSTRAP_SERVERS/MONGO_URL, else a fresh stack on `backend`."""
+    with stack_for(backend) as (endpoints, label):
+        yield endpoints.kafka_bootstrap, endpoints.mongo_url, label
