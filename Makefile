@@ -17,6 +17,7 @@ feed:
 	uv run --no-sync clientbase-system feed
 
 test: bootstrap
+	mkdir -p .local
 	uv run --no-sync pytest --basetemp=.local/pytest
 
 bench: bootstrap
