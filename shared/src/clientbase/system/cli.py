@@ -101,6 +101,7 @@ def run(arguments: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `clientbase-system`."""
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)  # the demo's live table says what happens
     try:
         return run(_parser().parse_args(argv))
     except PortInUseError as error:
