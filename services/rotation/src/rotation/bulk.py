@@ -36,21 +36,42 @@ def bucket_of(manager_id: str, entry_id: str) -> str:
     return f"{manager_id}:{bucket:02}"
 
 
+async def _update(collection: AsyncCollection[dict[str, Any]], ops: Sequence[tuple[dict[str, Any], dict[str, Any]]],
+                  upsert: bool, multi: bool) -> dict[str, Any]:
+    """One unordered `update` command; raises on anything but a lost guard."""
+    reply = await collection.database.command({
+        "update": collection.name, "ordered": False,
+        "updates": [{"q": q, "u": u, "upsert": upsert, "multi": multi} for q, u in ops]})
+    for error in reply.get("writeErrors", []):
+        if error.get("code") != DUPLICATE_KEY:
+            raise OperationFailure(error.get("errmsg", "write error"), error.get("code"), error)
+    if reply.get("writeConcernError"):
+        raise OperationFailure("write concern error", None, reply)
+    return reply
+
+
 async def guarded_updates(collection: AsyncCollection[dict[str, Any]],
                           ops: Sequence[tuple[dict[str, Any], dict[str, Any]]], *, upsert: bool = True,
                           multi: bool = False, chunk: int = UPDATE_CHUNK) -> set[int]:
-    """Apply (filter, update) pairs unordered, one command per chunk; return the indexes whose guard lost."""
+    """Apply (filter, update) pairs unordered, one command per chunk; return the indexes whose guard lost.
+
+    MongoDB runs every update of an unordered command and names each one that failed. FerretDB v1 stops at the
+    first failure, runs nothing after it and names index 0 whichever update failed (its reply then lacks
+    `nModified`). So such a chunk is run again one update per command: an update that had already been applied
+    either matches again or is reported lost, and a lost one is redone by its caller's one-by-one path, which is
+    idempotent; none is silently skipped.
+    """
     lost: set[int] = set()
     for start in range(0, len(ops), chunk):
-        reply = await collection.database.command({
-            "update": collection.name, "ordered": False,
-            "updates": [{"q": q, "u": u, "upsert": upsert, "multi": multi} for q, u in ops[start:start + chunk]]})
-        for error in reply.get("writeErrors", []):
-            if error.get("code") != DUPLICATE_KEY:
-                raise OperationFailure(error.get("errmsg", "write error"), error.get("code"), error)
-            lost.add(start + int(error["index"]))
-        if reply.get("writeConcernError"):
-            raise OperationFailure("write concern error", None, reply)
+        part = ops[start:start + chunk]
+        reply = await _update(collection, part, upsert, multi)
+        errors = reply.get("writeErrors", [])
+        if errors and "nModified" not in reply:
+            for offset, op in enumerate(part):
+                if (await _update(collection, [op], upsert, multi)).get("writeErrors"):
+                    lost.add(start + offset)
+            continue
+        lost.update(start + int(error["index"]) for error in errors)
     return lost
 
 
