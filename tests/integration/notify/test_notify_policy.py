@@ -290,6 +290,11 @@ async def test_managers_hear_of_new_clients_handover_reminders_and_overdue_hando
         {"event_id": f"mc-{head}", "occurred_at": datetime.now(UTC).isoformat(), "manager_id": head,
          "name": "Head", "email": head_email, "grade": 3, "status": "active", "capacity": 10, "languages": ["en"],
          "is_head": True}])
+
+    async def known() -> bool:  # an alert is rendered with what notify has read when the assignment arrives
+        return await notify.db["clients"].count_documents({"_id": client}) == 1 and \
+            await notify.db["managers"].count_documents({"_id": {"$in": [manager, head]}}) == 2
+    await wait_for(known, timeout_s=30)
     deadline = notify.clock() + timedelta(hours=3)
     assigned = ClientAssigned.create(source="rotation", correlation_id="c", client_id=client, manager_id=manager,
                                      reason="no_first_sale", rule_version="r1", handover_deadline=deadline)
