@@ -97,6 +97,10 @@ NOTIFICATIONS_OUTCOMES = Topic(
     "notifications.outcomes", 6, "client_id or manager_id", ("notify",), ("metrics",),
     "What happened to a notification request: sent, suppressed, deferred or failed.",
 )
+CLIENTS_SEGMENTED = Topic(
+    "clients.segmented", 6, "client_id", ("metrics",), ("notify",),
+    "A client's segment (temperature, VIP, activity, kind) changed, with the rule version and its inputs.",
+)
 
 TOPICS: tuple[Topic, ...] = (
     LEADS_FORM_SUBMITTED,
@@ -117,6 +121,7 @@ TOPICS: tuple[Topic, ...] = (
     HANDOVERS_OVERDUE,
     ROTATIONS_DEFERRED,
     NOTIFICATIONS_OUTCOMES,
+    CLIENTS_SEGMENTED,
 )
 
 

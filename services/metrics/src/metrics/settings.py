@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from clientbase.segments import SegmentSettings, Windows
 from clientbase.settings import ServiceSettings
 
 from metrics.definitions import Rules
@@ -42,6 +43,13 @@ class Settings(ServiceSettings):
         "", description="Prefix for every topic metrics reads; empty in production, set for isolated tests.",
     )
 
+    segments: SegmentSettings = Field(default_factory=SegmentSettings)
+    segments_pass_interval_s: float = Field(
+        86400.0, gt=0, description="The segments pass (time alone ages hot signals and purchases) runs when the last "
+        "one is this old; `clientbase-metrics segments-pass` runs it at once.",
+    )
+    segments_page_size: int = Field(500, ge=1, description="Client states the segments pass judges per round trip.")
+
     @field_validator("timezone")
     @classmethod
     def check_timezone(cls, value: str) -> str:
@@ -52,6 +60,10 @@ class Settings(ServiceSettings):
     def zone(self) -> ZoneInfo:
         """The company time zone."""
         return ZoneInfo(self.timezone)
+
+    def windows(self) -> Windows:
+        """The activity windows the segments share with the figures."""
+        return Windows(active=timedelta(days=self.active_days), activity=timedelta(days=self.activity_window_days))
 
     def rules(self) -> Rules:
         """The configurable windows of the definitions."""

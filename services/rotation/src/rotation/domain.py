@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from clientbase.segments import VipRule
+
 Trigger = Literal["no_first_sale", "no_repeat_sale", "manager_departed", "not_contacted"]
 ManagerStatus = Literal["active", "on_leave", "departed"]
 DeferralReason = Literal[
@@ -86,7 +88,7 @@ class Rules:
     handover_days: int = 14
     no_return_window: int = 3
     large_client_revenue: float = 1_000_000.0
-    vip_min_sales: int = 10
+    vip: VipRule = VipRule()
     large_max_grade_step: int = 1
     rule_version: str = "rotation-2026.1"
 

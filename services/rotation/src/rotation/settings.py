@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from clientbase.segments import SegmentSettings
 from clientbase.settings import ServiceSettings
 
 from rotation.domain import Rules
@@ -37,9 +38,7 @@ class Settings(ServiceSettings):
         1_000_000.0, ge=0, description="Grade rule: a company with at least this total revenue is a large "
         "client and may go to a manager of a higher grade.",
     )
-    vip_min_sales: int = Field(
-        10, ge=1, description="Grade rule: a client with at least this many sales is a VIP, treated as large.",
-    )
+    segments: SegmentSettings = Field(default_factory=SegmentSettings)
     large_max_grade_step: int = Field(
         1, ge=0, description="Grade rule: how many grades above the current owner's a large client may go; "
         "ordinary clients always stay in the same grade.",
@@ -58,6 +57,6 @@ class Settings(ServiceSettings):
         return Rules(
             no_first_sale_days=self.no_first_sale_days, no_repeat_sale_days=self.no_repeat_sale_days,
             handover_days=self.handover_days, no_return_window=self.no_return_window,
-            large_client_revenue=self.large_client_revenue, vip_min_sales=self.vip_min_sales,
+            large_client_revenue=self.large_client_revenue, vip=self.segments.vip_rule(),
             large_max_grade_step=self.large_max_grade_step, rule_version=self.rule_version,
         )

@@ -26,6 +26,7 @@ MODEL_BY_TOPIC: dict[str, type[BaseModel]] = {
     topics.HANDOVERS_OVERDUE.name: outbound.HandoverOverdue,
     topics.ROTATIONS_DEFERRED.name: outbound.RotationDeferred,
     topics.NOTIFICATIONS_OUTCOMES.name: outbound.NotificationOutcome,
+    topics.CLIENTS_SEGMENTED.name: outbound.ClientSegmented,
 }
 
 

@@ -239,3 +239,30 @@ class NotificationOutcome(Envelope):
     reason: str | None = Field(None, examples=["no_consent"])
     provider: str | None = Field(None, examples=["smtp"])
     deliver_after: datetime | None = None
+
+
+class Segment(_Part):
+    """A client's segment (DESIGN §2.1): temperature, the VIP flag, activity and kind."""
+
+    temperature: Literal["cold", "warm", "hot"] = Field(examples=["warm"])
+    vip: bool = False
+    activity: Literal["active", "passive", "lost"] | None = Field(
+        None, description="null for a client who never bought.", examples=["active"],
+    )
+    kind: Literal["person", "company"] = "person"
+
+
+class ClientSegmented(Envelope):
+    """A client's segment changed; published only on a change, with the rule version and the inputs."""
+
+    EVENT_TYPE = "ClientSegmented"
+
+    client_id: str = Field(examples=["cl-5f0c3b9e"])
+    segment: Segment
+    previous: Segment | None = Field(None, description="The segment before this change; null for the first one.")
+    region: str | None = None
+    language: str | None = Field(None, examples=["ru"])
+    lead_source: LeadSource | None = Field(None, description="Where the client's first lead came from.")
+    rule_version: str = Field(examples=["segments-2026.1"])
+    as_of: AwareDatetime = Field(description="The instant the segment was judged at.")
+    inputs: dict[str, Any] = Field(default_factory=dict, description="The inputs that decided the segment.")
