@@ -101,6 +101,14 @@ CLIENTS_SEGMENTED = Topic(
     "clients.segmented", 6, "client_id", ("metrics",), ("notify",),
     "A client's segment (temperature, VIP, activity, kind) changed, with the rule version and its inputs.",
 )
+CAMPAIGNS_REQUESTED = Topic(
+    "campaigns.requested", 3, "campaign_id", ("campaign tools", "notify CLI and HTTP"), ("notify",),
+    "Someone asks for a campaign: an audience by segment, a template per group, channel and schedule.",
+)
+CAMPAIGNS_COMPLETED = Topic(
+    "campaigns.completed", 3, "campaign_id", ("notify",), ("campaign tools",),
+    "A campaign's final report: audience per group, sent, suppressed and failed by reason.",
+)
 
 TOPICS: tuple[Topic, ...] = (
     LEADS_FORM_SUBMITTED,
@@ -122,6 +130,8 @@ TOPICS: tuple[Topic, ...] = (
     ROTATIONS_DEFERRED,
     NOTIFICATIONS_OUTCOMES,
     CLIENTS_SEGMENTED,
+    CAMPAIGNS_REQUESTED,
+    CAMPAIGNS_COMPLETED,
 )
 
 

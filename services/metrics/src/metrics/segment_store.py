@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pymongo import ReplaceOne
+from pymongo import ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
@@ -63,16 +63,23 @@ class SegmentStore:
         ])
         return {row["_id"]: row["sum"] for row in await cursor.to_list()}
 
-    async def save(self, states: Sequence[State]) -> None:
-        """Write states whose revision is still the one read, in one unordered bulk write; raise on a conflict."""
+    async def save(self, states: Sequence[State]) -> set[str]:
+        """Write states whose revision is still the one read, in one unordered bulk write; return those that were not."""
         if not states:
-            return
+            return set()
         ops = [ReplaceOne({"_id": s["_id"], "rev": s["rev"]}, {**s, "rev": s["rev"] + 1}, upsert=True) for s in states]
         try:
             await self.db[SEGMENTS].bulk_write(ops, ordered=False)
         except BulkWriteError as error:
-            raise SegmentConflict(f"{len(error.details.get('writeErrors', []))} segment states changed meanwhile") \
-                from None
+            return {states[e["index"]]["_id"] for e in error.details.get("writeErrors", [])}
+        return set()
+
+    async def clear_outboxes(self, revisions: Sequence[tuple[str, int]]) -> None:
+        """Forget the events of states once published, at the revision written (a state still holding one
+        republishes it when read)."""
+        if revisions:
+            await self.db[SEGMENTS].bulk_write([UpdateOne({"_id": cid, "rev": rev}, {"$set": {"outbox": None}})
+                                                for cid, rev in revisions], ordered=False)
 
     async def log_changes(self, events: Sequence[ClientSegmented], seqs: Mapping[str, int]) -> None:
         """Keep every published change (insert-only, by event id) with its number, the source of the counts."""

@@ -18,7 +18,7 @@ from clientbase.segments import SegmentSettings, Windows
 
 from metrics.history import aware
 from metrics.segment_store import SegmentConflict, SegmentStore
-from metrics.segments import State, clients_named, fold, restate
+from metrics.segments import State, clients_named, fold, restate, unsent
 
 log = structlog.get_logger(__name__)
 
@@ -36,10 +36,11 @@ class PassReport:
 class Segmenter:
     """Keeps each client's segment current and publishes `clients.segmented` only when a segment changes.
 
-    A batch costs a constant number of round trips: one read of the touched states (two with merges), one
-    aggregation for the company's average order, the publishes awaited together, one bulk write and one insert.
-    Events are published before the states are written, with ids derived from the client and its change number,
-    so a crash in between republishes the same ids on redelivery.
+    A batch costs a constant number of round trips: one read of the touched states (two with merges), two
+    aggregations for the company's average order, one guarded bulk write, the publishes awaited together, then
+    one bulk update and one insert. Each changed state is written together with its event (an outbox field) before
+    the event is published, and the outbox is cleared after; a state read with its outbox still set (a crash in
+    between) publishes it again under the same id.
     """
 
     def __init__(self, store: SegmentStore, publisher: EventPublisher, settings: SegmentSettings, windows: Windows,
@@ -54,6 +55,7 @@ class Segmenter:
         if not ids:
             return
         states, company = await asyncio.gather(self.store.load(ids), self.store.company_averages())
+        leftover = unsent(states.values())
         touched = fold(states, events)
         as_of = self.clock()
         gone = [states[cid] for cid in touched if states[cid].get("merged_into") and states[cid].get("segment")]
@@ -61,8 +63,10 @@ class Segmenter:
             state["segment"] = None
         changes = [e for cid, cause in touched.items()
                    if (e := restate(states[cid], as_of, company, self.settings, self.windows, cause))]
-        await self._commit(changes, [states[cid] for cid in touched])
-        await self.store.log_gone([s["_id"] for s in gone], as_of)
+        conflicts = await self._commit(changes, [states[cid] for cid in touched], leftover, list(states.values()))
+        await self.store.log_gone([s["_id"] for s in gone if s["_id"] not in conflicts], as_of)
+        if conflicts:  # another writer judged these clients meanwhile: the batch is replayed on fresh states
+            raise SegmentConflict(f"{len(conflicts)} segment states changed meanwhile")
         log.info("metrics.segments_applied", clients=len(touched), changed=len(changes))
 
     async def run_pass(self, as_of: datetime | None = None) -> PassReport:
@@ -71,25 +75,33 @@ class Segmenter:
         company = await self.store.company_averages()
         after, clients, changed, conflicts = None, 0, 0, 0
         while page := await self.store.page(after, self.page_size):
-            changes: list[ClientSegmented] = []
-            dirty: list[State] = []
+            leftover = unsent(page)
+            changes, dirty = [], []
             for state in page:
                 if event := restate(state, as_of, company, self.settings, self.windows, None):
                     changes.append(event)
                     dirty.append(state)
-            try:
-                await self._commit(changes, dirty)
-            except SegmentConflict:  # the consumer judged those clients meanwhile, on fresher inputs
-                conflicts += 1
-            clients, changed, after = clients + len(page), changed + len(changes), page[-1]["_id"]
+            lost = await self._commit(changes, dirty, leftover, page)  # a state the consumer changed meanwhile is its
+            clients, after = clients + len(page), page[-1]["_id"]
+            changed, conflicts = changed + len(changes) - len(lost), conflicts + len(lost)
         await self.store.mark_pass(self.clock())
         log.info("metrics.segments_pass", as_of=as_of.isoformat(), clients=clients, changed=changed)
         return PassReport(as_of.isoformat(), clients, changed, conflicts)
 
-    async def _commit(self, changes: Sequence[ClientSegmented], states: Sequence[State]) -> None:
-        await self.publisher.publish_all((self.topic, e, e.client_id) for e in changes)
-        await self.store.save(states)
-        await self.store.log_changes(changes, {s["_id"]: s["seq"] for s in states})
+    async def _commit(self, changes: Sequence[ClientSegmented], states: Sequence[State],
+                      leftover: Sequence[ClientSegmented] = (), read: Sequence[State] = ()) -> set[str]:
+        """Write the states with their events, publish the events of the states written (and those left unpublished
+        before), clear the outboxes and log the changes; return the clients whose write lost to another writer."""
+        lost = await self.store.save(states)
+        saved = {s["_id"]: s for s in states if s["_id"] not in lost}
+        fresh = [e for e in changes if e.client_id not in lost]
+        await self.publisher.publish_all((self.topic, e, e.client_id) for e in [*leftover, *fresh])
+        published = [(cid, s["rev"] + 1) for cid, s in saved.items() if s.get("outbox")]
+        published += [(e.client_id, s["rev"]) for e in leftover for s in read
+                      if s["_id"] == e.client_id and s["_id"] not in saved and s["_id"] not in lost]
+        await asyncio.gather(self.store.clear_outboxes(published),
+                             self.store.log_changes(fresh, {cid: s["seq"] for cid, s in saved.items()}))
+        return lost
 
     async def run_daily(self, interval_s: float) -> None:
         """Run the pass whenever the last one is `interval_s` old, across restarts (runs until cancelled)."""

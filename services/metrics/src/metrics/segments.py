@@ -133,6 +133,11 @@ def restate(state: State, as_of: datetime, company: Mapping[str, Decimal], setti
         language=state.get("language"), lead_source=state.get("lead_source"), rule_version=RULE_VERSION,
         as_of=as_of, inputs=inputs,
     )
-    state.update(segment=segment, seq=seq, as_of=as_of, inputs=event.model_dump(mode="json")["inputs"],
-                 rule_version=RULE_VERSION)
+    body = event.model_dump(mode="json")
+    state.update(segment=segment, seq=seq, as_of=as_of, inputs=body["inputs"], rule_version=RULE_VERSION, outbox=body)
     return event
+
+
+def unsent(states: Iterable[State]) -> list[ClientSegmented]:
+    """Events stored with their states whose publication was not confirmed (a crash between write and publish)."""
+    return [ClientSegmented.model_validate(s["outbox"]) for s in states if s.get("outbox")]

@@ -90,6 +90,12 @@ class Settings(ServiceSettings):
     smsru_url: str = Field("http://127.0.0.1:8026", description="Base URL of the SMS.ru-style API.")
     smsru_api_id: SecretStr | None = Field(None, description="api_id of the SMS.ru-style provider.")
 
+    campaign_token: SecretStr | None = Field(
+        None, description="Bearer token of POST/GET /campaigns; without it the route answers 503.",
+    )
+    campaign_page_size: int = Field(200, ge=1, description="Audience clients a campaign expands per round of bulk "
+                                    "reads and writes.")
+
     def policy(self) -> Policy:
         """The rule configuration the pure domain needs."""
         return Policy(

@@ -27,6 +27,8 @@ MODEL_BY_TOPIC: dict[str, type[BaseModel]] = {
     topics.ROTATIONS_DEFERRED.name: outbound.RotationDeferred,
     topics.NOTIFICATIONS_OUTCOMES.name: outbound.NotificationOutcome,
     topics.CLIENTS_SEGMENTED.name: outbound.ClientSegmented,
+    topics.CAMPAIGNS_REQUESTED.name: inbound.CampaignRequested,
+    topics.CAMPAIGNS_COMPLETED.name: outbound.CampaignCompleted,
 }
 
 

@@ -266,3 +266,18 @@ class ClientSegmented(Envelope):
     rule_version: str = Field(examples=["segments-2026.1"])
     as_of: AwareDatetime = Field(description="The instant the segment was judged at.")
     inputs: dict[str, Any] = Field(default_factory=dict, description="The inputs that decided the segment.")
+
+
+class CampaignCompleted(Envelope):
+    """A campaign's report: its audience per group and what happened to its messages (a dry run: would happen)."""
+
+    EVENT_TYPE = "CampaignCompleted"
+
+    campaign_id: str
+    dry_run: bool = False
+    groups: dict[str, int] = Field(default_factory=dict, description="Clients addressed per group.")
+    sent: int = Field(0, description="Messages sent (a dry run: that would be sent now).")
+    suppressed: dict[str, int] = Field(default_factory=dict, description="Suppressed messages per reason.")
+    deferred: dict[str, int] = Field(default_factory=dict, description="A dry run: messages that would wait, per "
+                                     "reason (quiet hours, schedule).")
+    failed: dict[str, int] = Field(default_factory=dict, description="Failed messages per reason.")
