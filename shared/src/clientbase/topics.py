@@ -106,8 +106,12 @@ CAMPAIGNS_REQUESTED = Topic(
     "Someone asks for a campaign: an audience by segment, a template per group, channel and schedule.",
 )
 CAMPAIGNS_COMPLETED = Topic(
-    "campaigns.completed", 3, "campaign_id", ("notify",), ("campaign tools",),
+    "campaigns.completed", 3, "campaign_id", ("notify",), (),
     "A campaign's final report: audience per group, sent, suppressed and failed by reason.",
+)
+CLIENTS_HOT_UNTOUCHED = Topic(
+    "clients.hot-untouched", 6, "client_id", ("rotation",), ("notify",),
+    "A hot client got no activity by its owner within N business minutes (level 1) or 2N (level 2).",
 )
 
 TOPICS: tuple[Topic, ...] = (
@@ -132,6 +136,7 @@ TOPICS: tuple[Topic, ...] = (
     CLIENTS_SEGMENTED,
     CAMPAIGNS_REQUESTED,
     CAMPAIGNS_COMPLETED,
+    CLIENTS_HOT_UNTOUCHED,
 )
 
 

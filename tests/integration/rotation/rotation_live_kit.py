@@ -31,7 +31,7 @@ pytestmark = pytest.mark.integration
 INPUTS = (topics.MANAGERS_CHANGED, topics.CLIENTS_REGISTERED, topics.CLIENTS_UPDATED, topics.CLIENTS_MERGED,
           topics.SALES_ATTRIBUTED, topics.ACTIVITIES_RECORDED, topics.CLIENTS_INACTIVE)
 OUTPUTS = (topics.CLIENTS_ASSIGNED, topics.CLIENTS_INACTIVE, topics.HANDOVERS_OPENED, topics.HANDOVERS_OVERDUE,
-           topics.ROTATIONS_DEFERRED)
+           topics.ROTATIONS_DEFERRED, topics.CLIENTS_HOT_UNTOUCHED)
 AS_OF = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 

@@ -10,7 +10,9 @@ import structlog
 
 from clientbase.events.envelope import derived_event_id
 from clientbase.events.inbound import ConsentChanged, ManagerChanged, NotificationRequested
-from clientbase.events.outbound import ClientAssigned, ClientMerged, ClientSnapshot, HandoverOpened, HandoverOverdue
+from clientbase.events.outbound import (
+    ClientAssigned, ClientMerged, ClientSnapshot, HandoverOpened, HandoverOverdue, HotLeadUntouched,
+)
 from clientbase.kafka.reliability import Delivery
 from clientbase.masking import mask_email, mask_phone
 
@@ -140,6 +142,23 @@ class NotifyService:
                 requests.append(self._alert(e, "handover_overdue", head, {
                     "client_name": _name(clients.get(e.client_id)), "deadline": _when(e.deadline),
                     "manager_name": (managers.get(e.manager_id) or {}).get("name") or e.manager_id}))
+        await self.pipeline.submit(requests)
+
+    async def handle_hot_leads(self, batch: Sequence[Delivery]) -> None:
+        """A hot lead untouched in time: level 1 alerts its owner (`hot_lead_owner`), level 2 the heads of sales
+        (`hot_lead_head`)."""
+        events = [HotLeadUntouched.model_validate_json(d.body) for d in batch]
+        clients, managers = await self.repo.recipients({e.client_id for e in events}, {e.manager_id for e in events})
+        heads = await self.repo.heads_of_sales() if any(e.level == 2 for e in events) else []
+        requests = []
+        for e in events:
+            params = {"client_name": _name(clients.get(e.client_id)),
+                      "contacts": _masked_contacts(clients.get(e.client_id)), "hot_since": _when(e.hot_at),
+                      "minutes": e.business_minutes,
+                      "manager_name": (managers.get(e.manager_id) or {}).get("name") or e.manager_id}
+            targets = [e.manager_id] if e.level == 1 else [h["_id"] for h in heads]
+            requests += [self._alert(e, "hot_lead_owner" if e.level == 1 else "hot_lead_head", m, params)
+                         for m in targets]
         await self.pipeline.submit(requests)
 
     def _alert(self, event: Any, template: str, manager_id: str, params: Doc,

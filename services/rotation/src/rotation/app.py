@@ -7,6 +7,7 @@ from faststream.asgi import AsgiFastStream
 from clientbase.runtime import ServiceRuntime
 
 from rotation.handlers import build_router
+from rotation.hot import HotWatch, hot_leads
 from rotation.repository import INDEXES
 from rotation.settings import Settings
 
@@ -23,4 +24,8 @@ def create_app(settings: Settings | None = None) -> AsgiFastStream:
     settings = settings or Settings()
     runtime = build_runtime(settings)
     runtime.include([build_router(runtime, settings)])
-    return runtime.build_app(description="Owns who owns each client: assignment, inactivity sweep, fair reassignment, handover deadlines.")
+    app = runtime.build_app(description="Owns who owns each client: assignment, inactivity sweep, fair reassignment, handover deadlines.")
+    watch = HotWatch(lambda: hot_leads(runtime, settings), settings.hot_check_interval_s)
+    app.after_startup(watch.start)
+    app.on_shutdown(watch.stop)
+    return app

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from faststream.kafka import KafkaRouter
 from faststream.kafka.annotations import KafkaMessage
 
 from clientbase import topics
+from clientbase.events.outbound import ClientRegistered, ClientUpdated
+from clientbase.kafka.reliability import Delivery
 from clientbase.runtime import ServiceRuntime
 
 from rotation.batch import RotationBatches
+from rotation.hot import HotLeads, hot_leads
 from rotation.repository import RotationRepository
 from rotation.service import RotationService
 from rotation.settings import Settings
@@ -19,6 +24,9 @@ def build_router(runtime: ServiceRuntime, settings: Settings) -> KafkaRouter:
     router = KafkaRouter()
     rules = settings.rules()
     options = runtime.batch_options()
+
+    def hot() -> HotLeads:
+        return hot_leads(runtime, settings)
 
     def batches() -> RotationBatches:
         service = RotationService(RotationRepository(runtime.db), runtime.publisher, rules)
@@ -33,12 +41,18 @@ def build_router(runtime: ServiceRuntime, settings: Settings) -> KafkaRouter:
     @router.subscriber(topics.CLIENTS_REGISTERED.name, **options)
     async def on_clients_registered(msg: KafkaMessage) -> None:
         """Give new clients their first managers."""
-        await runtime.handle_batch(msg, lambda batch: batches().client_events(topics.CLIENTS_REGISTERED, batch))
+        async def handle(batch: Sequence[Delivery]) -> None:
+            await batches().client_events(topics.CLIENTS_REGISTERED, batch)
+            await hot().signals(ClientRegistered, batch)
+        await runtime.handle_batch(msg, handle)
 
     @router.subscriber(topics.CLIENTS_UPDATED.name, **options)
     async def on_clients_updated(msg: KafkaMessage) -> None:
         """Refresh the fields matching uses; register clients rotation has not seen yet."""
-        await runtime.handle_batch(msg, lambda batch: batches().client_events(topics.CLIENTS_UPDATED, batch))
+        async def handle(batch: Sequence[Delivery]) -> None:
+            await batches().client_events(topics.CLIENTS_UPDATED, batch)
+            await hot().signals(ClientUpdated, batch)
+        await runtime.handle_batch(msg, handle)
 
     @router.subscriber(topics.CLIENTS_MERGED.name, **options)
     async def on_clients_merged(msg: KafkaMessage) -> None:
@@ -53,7 +67,10 @@ def build_router(runtime: ServiceRuntime, settings: Settings) -> KafkaRouter:
     @router.subscriber(topics.ACTIVITIES_RECORDED.name, **options)
     async def on_activities_recorded(msg: KafkaMessage) -> None:
         """Track activity; close handovers on a report."""
-        await runtime.handle_batch(msg, lambda batch: batches().activities(batch))
+        async def handle(batch: Sequence[Delivery]) -> None:
+            await batches().activities(batch)
+            await hot().activities(batch)
+        await runtime.handle_batch(msg, handle)
 
     @router.subscriber(topics.CLIENTS_INACTIVE.name, **options)
     async def on_clients_inactive(msg: KafkaMessage) -> None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import time
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from clientbase.segments import SegmentSettings
 from clientbase.settings import ServiceSettings
 
+from rotation.business_time import BusinessHours
 from rotation.domain import Rules
+from rotation.hot_rules import HotRules
 
 
 class Settings(ServiceSettings):
@@ -51,6 +55,24 @@ class Settings(ServiceSettings):
         200, ge=1, description="When a roster change makes a manager available, the unassigned clients (oldest "
         "first) given first managers per round of one bulk read and one bulk write; rounds go on while all fit.",
     )
+
+    hot_minutes: int = Field(
+        15, ge=1, description="Hot leads: a hot client untouched by its owner for this many business minutes alerts "
+        "the owner (clients.hot-untouched level 1); twice as many alert the head of sales (level 2).",
+    )
+    business_opens: time = Field(time(9, 0), description="Business hours (Monday to Friday) open, owner's local time.")
+    business_closes: time = Field(time(18, 0), description="Business hours close, owner's local time.")
+    timezone: str = Field("Europe/Moscow", description="Company time zone: business hours of owners whose regions "
+                          "have no zone below.")
+    region_timezones: dict[str, str] = Field(
+        default_factory=dict, description='Zone of a manager region (JSON, e.g. {"RU-SVE": "Asia/Yekaterinburg"}).',
+    )
+    hot_check_interval_s: float = Field(60.0, gt=0, description="How often the service looks for untouched hot leads.")
+
+    def hot_rules(self) -> HotRules:
+        """The hot-lead rule from this configuration."""
+        return HotRules(self.hot_minutes, BusinessHours(self.business_opens, self.business_closes), self.timezone,
+                        {k.strip().casefold(): v for k, v in self.region_timezones.items()})
 
     def rules(self) -> Rules:
         """The policy's rules from this configuration."""

@@ -29,6 +29,7 @@ MODEL_BY_TOPIC: dict[str, type[BaseModel]] = {
     topics.CLIENTS_SEGMENTED.name: outbound.ClientSegmented,
     topics.CAMPAIGNS_REQUESTED.name: inbound.CampaignRequested,
     topics.CAMPAIGNS_COMPLETED.name: outbound.CampaignCompleted,
+    topics.CLIENTS_HOT_UNTOUCHED.name: outbound.HotLeadUntouched,
 }
 
 

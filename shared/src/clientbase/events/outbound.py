@@ -281,3 +281,17 @@ class CampaignCompleted(Envelope):
     deferred: dict[str, int] = Field(default_factory=dict, description="A dry run: messages that would wait, per "
                                      "reason (quiet hours, schedule).")
     failed: dict[str, int] = Field(default_factory=dict, description="Failed messages per reason.")
+
+
+class HotLeadUntouched(Envelope):
+    """A hot client got no activity by its owner in time: level 1 tells the owner, level 2 the head of sales."""
+
+    EVENT_TYPE = "HotLeadUntouched"
+
+    client_id: str
+    manager_id: str = Field(description="The client's owner, who has not worked with it since the hot signal.")
+    level: Literal[1, 2] = Field(description="1 after N business minutes (owner), 2 after 2N (head of sales).")
+    hot_at: AwareDatetime = Field(description="When the hot signal (callback request, missed call) came.")
+    business_minutes: int = Field(description="Business minutes of the owner's region since the hot signal.")
+    threshold_minutes: int = Field(description="N, the business minutes an owner has to answer a hot lead.")
+    as_of: AwareDatetime
