@@ -12,7 +12,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -95,8 +95,10 @@ async def running(stack_endpoints: Any, mail_endpoints: Any) -> AsyncIterator[Ru
     offset = noon_moscow - datetime.now(UTC)
     port = free_ports(1)[0]
     settings = notify_settings(stack_endpoints, mail_endpoints, prefix, public_url=f"http://127.0.0.1:{port}",
-                               double_opt_in=False, campaign_token=TOKEN, campaign_page_size=5)
-    app = create_app(settings, clock=lambda: datetime.now(UTC) + offset)
+                               double_opt_in=False, campaign_token=TOKEN, campaign_page_size=5,
+                               birthday_interval_s=0.5)
+    clock = lambda: datetime.now(UTC) + offset  # noqa: E731 - noon in Moscow today, running
+    app = create_app(settings, clock=clock)
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack_endpoints.mongo_url, tz_aware=True)
     try:
         async with serving(app, port):
@@ -120,11 +122,11 @@ async def completed_reports(run: Running) -> list[dict[str, Any]]:
         await consumer.stop()
 
 
-def segmented(p: Person) -> dict[str, Any]:
+def segmented(p: Person, vip: bool = False) -> dict[str, Any]:
     """The `clients.segmented` event metrics would publish for the client."""
     event = ClientSegmented.create(
         source="metrics", correlation_id=str(uuid.uuid4()), client_id=p.client_id,
-        segment={"temperature": p.temperature, "vip": False, "activity": p.activity, "kind": p.kind},
+        segment={"temperature": p.temperature, "vip": vip, "activity": p.activity, "kind": p.kind},
         lead_source=LeadSource(channel="form"), rule_version="segments-2026.1", as_of=datetime.now(UTC))
     return event.model_dump(mode="json")
 
@@ -201,3 +203,26 @@ async def test_campaign_dry_run_real_run_and_rerun(running: Running, mail_endpoi
         assert await running.db["requests"].count_documents({}) == requests_before
         for p in expected["chosen"]:
             assert len(await mail.messages_to(p.email)) == (1 if p.consent == "granted" else 0)
+
+
+async def test_birthdays_of_the_audience_are_greeted_once_on_the_day(running: Running, mail_endpoints: Any) -> None:
+    tag = uuid.uuid4().hex[:8]
+    today = (datetime.now(UTC).replace(hour=9)).strftime("%m-%d")
+    tomorrow = (datetime.now(UTC).replace(hour=9) + timedelta(days=1)).strftime("%m-%d")
+    cases = {"vip-today": (True, today), "vip-tomorrow": (True, tomorrow), "plain-today": (False, today)}
+    registered, segments = [], []
+    for name, (vip, day) in cases.items():
+        cid, email = f"{name}-{tag}", f"{name}.{tag}@mail.example"
+        body = client_registered(cid, emails=[email], consents=[consent("email", email)], locale="en-GB",
+                                 name="Maria")
+        registered.append({**body, "birthday": f"1985-{day}" if day != "02-29" else "1984-02-29"})
+        segments.append(segmented(Person(cid, email, "person", "warm", "active", "granted"), vip=vip))
+    await running.produce.send(topics.CLIENTS_REGISTERED, registered)
+    await running.produce.send(topics.CLIENTS_SEGMENTED, segments)
+    mail = Mailpit(mail_endpoints.mailpit_url)
+    [greeting] = await mail.wait_for_messages(f"vip-today.{tag}@mail.example", timeout_s=60)
+    assert greeting["Subject"] == "Happy birthday, Maria!"
+    await asyncio.sleep(2)  # several more rounds of the daily campaign
+    assert len(await mail.messages_to(f"vip-today.{tag}@mail.example")) == 1
+    for name in ("vip-tomorrow", "plain-today"):
+        assert await mail.messages_to(f"{name}.{tag}@mail.example") == []

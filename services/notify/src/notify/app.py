@@ -12,6 +12,7 @@ from clientbase.events.envelope import utc_now
 from clientbase.runtime import ServiceRuntime
 
 from notify.breaker import CircuitBreaker
+from notify.campaigns.birthdays import BirthdayGreeter
 from notify.campaigns.handlers import build_campaign_router
 from notify.campaigns.store import CAMPAIGN_INDEXES
 from notify.campaigns.web import CampaignEndpoint, publish_campaign
@@ -97,7 +98,10 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     runtime = ServiceRuntime(SERVICE, settings, indexes=(*INDEXES, *CAMPAIGN_INDEXES))
     parts = NotifyParts(runtime, settings, clock)
     campaigns = CampaignParts(runtime, lambda: (parts.build()[0], parts.build()[2]), clock=clock,
-                              topic_prefix=settings.topic_prefix, page_size=settings.campaign_page_size)
+                              topic_prefix=settings.topic_prefix, page_size=settings.campaign_page_size,
+                              birthdays=lambda pipeline: BirthdayGreeter(
+                                  runtime.db, pipeline, settings.policy(), audience=settings.birthday_audience,
+                                  template=settings.birthday_template, channel=settings.birthday_channel, clock=clock))
     runtime.include([build_router(runtime, lambda: parts.build()[3], prefix=settings.topic_prefix),
                      build_campaign_router(runtime, campaigns.service, prefix=settings.topic_prefix)])
     repo = lambda: parts.build()[0]  # noqa: E731 - resolved per request, after startup
@@ -125,7 +129,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
                               lease_s=settings.send_lease_s, clock=clock)
         scheduler.start()
         schedulers.append(scheduler)
-        await campaigns.watch(settings.scheduler_interval_s)
+        await campaigns.watch(settings.scheduler_interval_s, settings.birthday_interval_s)
 
     @app.on_shutdown
     async def stop_scheduler() -> None:

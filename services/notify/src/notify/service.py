@@ -16,6 +16,7 @@ from clientbase.events.outbound import (
 from clientbase.kafka.reliability import Delivery
 from clientbase.masking import mask_email, mask_phone
 
+from notify.campaigns.birthdays import birthday_fields
 from notify.delivery import Deliverer
 from notify.domain import Request
 from notify.ledger import entry, normalize_address
@@ -48,7 +49,8 @@ class NotifyService:
         docs = {s.client_id: {
             "_id": s.client_id, "snapshot": True, "name": s.name, "locale": s.locale, "language": s.language,
             "region": s.region, "country": s.country, "phones": [{"e164": p.e164, "type": p.type} for p in s.phones],
-            "emails": [e.address for e in s.emails], "updated_at": s.occurred_at} for s in snapshots}
+            "emails": [e.address for e in s.emails], "updated_at": s.occurred_at,
+            **birthday_fields(s.birthday)} for s in snapshots}
         await self.repo.upsert_snapshots(CLIENTS, list(docs.values()))
         entries, owners = [], {}
         for s in snapshots:

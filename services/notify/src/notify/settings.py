@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from clientbase.events.inbound import Audience
 from clientbase.settings import ServiceSettings
 
 from notify.domain import Policy
@@ -95,6 +96,17 @@ class Settings(ServiceSettings):
     )
     campaign_page_size: int = Field(200, ge=1, description="Audience clients a campaign expands per round of bulk "
                                     "reads and writes.")
+
+    birthday_audience: Audience = Field(
+        default_factory=lambda: Audience(vip=True), description='Who the daily birthday campaign greets (JSON '
+        'segment filter, e.g. {"vip": true}).',
+    )
+    birthday_template: str = Field("birthday_greeting", description="Template of the birthday greeting.")
+    birthday_channel: Literal["email", "sms"] = Field("email", description="Channel of the birthday greeting.")
+    birthday_interval_s: float = Field(
+        3600.0, gt=0, description="How often the birthday campaign looks for clients whose local day is their "
+        "birthday (each greeted once a year).",
+    )
 
     def policy(self) -> Policy:
         """The rule configuration the pure domain needs."""

@@ -39,6 +39,8 @@ class FormFields(_Part):
     position: str | None = Field(None, examples=["Директор по закупкам"])
     region: str | None = Field(None, examples=["Москва"])
     comment: str | None = None
+    birthday: str | None = Field(None, description="Birth date as typed (YYYY-MM-DD or DD.MM.YYYY); an invalid one "
+                                 "is dropped with a warning on the client event.", examples=["14.03.1985"])
     website: str | None = Field(None, description="Honeypot: hidden from people, filled only by bots.")
 
 

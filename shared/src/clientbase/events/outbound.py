@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -79,6 +79,14 @@ class ContactPerson(_Part):
     archived: bool = False
 
 
+class LeadWarning(_Part):
+    """Something in a lead was dropped while the lead itself was used, machine-readable."""
+
+    code: Literal["invalid_birthday"]
+    field: str | None = Field(None, examples=["fields.birthday"])
+    message: str = Field(examples=["not a plausible birth date"])
+
+
 class ClientSnapshot(Envelope):
     """A client record as intake knows it after a lead."""
 
@@ -101,6 +109,8 @@ class ClientSnapshot(Envelope):
     last_confirmed_at: AwareDatetime | None = None
     lead_event_id: str
     handled_by_manager_id: str | None = Field(None, description="Manager who answered the call, if any.")
+    birthday: date | None = Field(None, description="Birth date from a form (`fields.birthday`), normalized.")
+    warnings: list[LeadWarning] = Field(default_factory=list, description="What this lead carried that was dropped.")
 
 
 class ClientRegistered(ClientSnapshot):

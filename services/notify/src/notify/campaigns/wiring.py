@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -12,6 +13,7 @@ import structlog
 from clientbase.kafka.reliability import describe_error
 from clientbase.runtime import ServiceRuntime
 
+from notify.campaigns.birthdays import BirthdayGreeter
 from notify.campaigns.runner import CampaignRunner
 from notify.campaigns.service import CampaignService
 from notify.campaigns.store import CampaignStore
@@ -25,8 +27,9 @@ class CampaignParts:
     """The campaign runner and use cases, built once on first use."""
 
     def __init__(self, runtime: ServiceRuntime, core: Callable[[], tuple[NotifyRepository, Pipeline]], *,
-                 clock: Callable[[], datetime], topic_prefix: str, page_size: int) -> None:
-        self.runtime, self.core, self.clock = runtime, core, clock
+                 clock: Callable[[], datetime], topic_prefix: str, page_size: int,
+                 birthdays: Callable[[Pipeline], BirthdayGreeter] | None = None) -> None:
+        self.runtime, self.core, self.clock, self.birthdays = runtime, core, clock, birthdays
         self.topic_prefix, self.page_size = topic_prefix, page_size
         self._built: tuple[CampaignRunner, CampaignService] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -48,12 +51,17 @@ class CampaignParts:
         """The campaign use cases."""
         return self.build()[1]
 
-    async def watch(self, interval_s: float) -> None:
-        """Start publishing the reports of expanded campaigns whose messages all became final (parked ones later)."""
+    async def watch(self, interval_s: float, birthday_interval_s: float) -> None:
+        """Start publishing the reports of expanded campaigns whose messages all became final (parked ones later),
+        and greeting birthdays every `birthday_interval_s`."""
         async def loop() -> None:
+            greeted_at = float("-inf")
             while True:
                 try:
                     await self.runner().check_open()
+                    if self.birthdays is not None and time.monotonic() - greeted_at >= birthday_interval_s:
+                        greeted_at = time.monotonic()
+                        await self.birthdays(self.core()[1]).greet()
                 except asyncio.CancelledError:
                     raise
                 except Exception as error:  # noqa: BLE001 - the next round retries
