@@ -1,4 +1,4 @@
-"""Secrets of a local run (webhook keys, token keys, the metrics API token), made once and kept in the state dir."""
+"""Secrets of a local run (webhook and token keys, the API tokens), made once and kept in the state dir."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import os
 import secrets
 from pathlib import Path
 
-SECRET_VARIABLES = ("INTAKE_WEBHOOK_SECRET", "NOTIFY_TOKEN_SECRET", "NOTIFY_WEBHOOK_SECRET", "METRICS_API_TOKEN")
+SECRET_VARIABLES = ("INTAKE_WEBHOOK_SECRET", "NOTIFY_TOKEN_SECRET", "NOTIFY_WEBHOOK_SECRET", "METRICS_API_TOKEN",
+                    "NOTIFY_CAMPAIGN_TOKEN")
 FILE_NAME = "secrets.env"
 
 
