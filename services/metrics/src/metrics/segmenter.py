@@ -107,6 +107,9 @@ class Segmenter:
         """Run the pass whenever the last one is `interval_s` old, across restarts (runs until cancelled)."""
         while True:
             last = await self.store.last_pass()
+            if last is None:  # a new database: the consumer judges every client as it arrives; the first pass waits
+                await self.store.mark_pass(self.clock())
+                continue
             wait = 0.0 if last is None else (aware(last) + timedelta(seconds=interval_s) - self.clock()).total_seconds()
             if wait > 0:
                 await asyncio.sleep(min(wait, interval_s))
