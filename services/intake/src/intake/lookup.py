@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from clientbase.api_tokens import TokenGate
@@ -71,8 +71,9 @@ class ClientLookup:
                      "client": shown(view, request.caller.sees_pii)}
 
 
-def lookup_api(settings: Settings, repository: Callable[[], IntakeRepository]) -> JsonApi:
-    """The intake lookup API under /clients, behind INTAKE_API_TOKEN."""
+def lookup_api(settings: Settings, repository: Callable[[], IntakeRepository],
+               extra_routes: Sequence[Route] = ()) -> JsonApi:
+    """The intake lookup API under /clients, behind INTAKE_API_TOKEN (routes with a gate of their own aside)."""
     lookup = ClientLookup(settings, repository)
     found = {200: "The client's id and current record.", 404: "No such client.", 422: "A parameter is invalid."}
     return JsonApi(SERVICE, "/clients", TokenGate("INTAKE_API_TOKEN", settings.api_token), [
@@ -84,4 +85,5 @@ def lookup_api(settings: Settings, repository: Callable[[], IntakeRepository]) -
         Route("GET", "/clients/{client_id}", lookup.by_id,
               "A client's current record; a merged id answers with the survivor (`merged`: true).",
               pii=True, responses=found),
+        *extra_routes,
     ])
