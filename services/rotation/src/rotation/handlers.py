@@ -19,6 +19,7 @@ from clientbase.runtime import ServiceRuntime
 from clientbase.topics import Topic
 
 from rotation.batch import RotationBatches
+from rotation.erasure import erase_clients
 from clientbase.kafka.publishing import PrefixedPublisher
 from rotation.repository import RotationRepository
 from rotation.service import RotationService
@@ -36,6 +37,7 @@ STEPS: tuple[tuple[Topic, Step], ...] = (
     (topics.ACTIVITIES_RECORDED, lambda b, batch: b.activities(batch)),
     (topics.CLIENTS_INACTIVE, lambda b, batch: b.inactive(batch)),
     (topics.CLIENTS_REASSIGN_REQUESTED, lambda b, batch: b.reassign(batch)),
+    (topics.CLIENTS_ERASURE_REQUESTED, lambda b, batch: erase_clients(b, batch)),
 )
 INPUTS = tuple(topic for topic, _ in STEPS)
 
@@ -64,7 +66,8 @@ def build_router(runtime: ServiceRuntime, settings: Settings) -> KafkaRouter:
 
     @router.subscriber(*(prefix + topic.name for topic in INPUTS), **runtime.batch_options())
     async def on_rotation_inputs(msg: KafkaMessage) -> None:
-        """Roster, client, sale, activity, inactivity and manual reassignment events arrived: keep ownership right."""
+        """Roster, client, sale, activity, inactivity, manual reassignment and erasure events arrived: keep ownership
+        right, and erase a client's name and free text when asked."""
         await runtime.handle_batch(msg, handle)
 
     return router
