@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from clientbase import topics
-from clientbase.settings import KafkaSettings, LoggingSettings, MongoSettings, ReliabilitySettings
+from clientbase.settings import KafkaSettings, LoggingSettings, MongoSettings, PrivacySettings, ReliabilitySettings
 from clientbase.settings_doc import env_vars, markdown_table
 
 SERVICES = ("intake", "rotation", "notify", "metrics")
@@ -27,7 +27,7 @@ def topics_table() -> str:
 
 def config_tables() -> str:
     """The shared variables, then each service's own."""
-    shared = [var for cls in (KafkaSettings, MongoSettings, ReliabilitySettings, LoggingSettings)
+    shared = [var for cls in (KafkaSettings, MongoSettings, ReliabilitySettings, LoggingSettings, PrivacySettings)
               for var in env_vars(cls)]
     parts = ["Shared by every service:", "", markdown_table(shared)]
     for service in SERVICES:

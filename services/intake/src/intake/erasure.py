@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from pymongo import DeleteOne, UpdateOne
 
 from clientbase.erasure.hashing import KeyedHasher
-from clientbase.erasure.kit import Report
+from clientbase.erasure.kit import Report, count_touched
 from clientbase.events.envelope import utc_now
 
 from intake.domain import email_key, phone_key
@@ -110,7 +110,7 @@ class IntakeEraser:
                 if fact["kind"] == "lead" and not fact["fragment"].get("erased"):
                     ops.append(UpdateOne({"_id": fact["_id"]}, {"$set": {
                         "fragment": anonymous_fragment(fact["fragment"]), "erased_at": now}}))
-                    _count(report, owners[client_id], FACTS)
+                    count_touched(report, owners[client_id], FACTS)
         if ops:
             await self.db[FACTS].bulk_write(ops, ordered=False)
 
@@ -129,7 +129,7 @@ class IntakeEraser:
                                                 for h in hashed), *(DeleteOne({"_id": k}) for k in mine)],
                                              ordered=True)  # the hash lands before the plain claim goes
         for key, doc in mine.items():
-            _count(report, owners[doc["client_id"]], IDENTITIES)
+            count_touched(report, owners[doc["client_id"]], IDENTITIES)
 
     async def _quarantine(self, points: dict[str, tuple[set[str], set[str]]], owners: dict[str, str],
                           report: Report) -> None:
@@ -146,12 +146,7 @@ class IntakeEraser:
             if who is not None:
                 ops.append(UpdateOne({"_id": doc["_id"]}, {"$set": {"raw": None, "status": "erased",
                                                                    "erased_at": utc_now()}}))
-                _count(report, owners[who], QUARANTINE)
+                count_touched(report, owners[who], QUARANTINE)
         if ops:
             await self.db[QUARANTINE].bulk_write(ops, ordered=False)
 
-
-def _count(report: Report, client_id: str, collection: str) -> None:
-    """Add one touched document to a client's report."""
-    counts = report.setdefault(client_id, {})
-    counts[collection] = counts.get(collection, 0) + 1

@@ -40,8 +40,7 @@ def build_router(runtime: ServiceRuntime, service: Callable[[], IntakeService], 
 
     @router.subscriber(*by_name, **runtime.batch_options())
     async def on_leads_and_sales(msg: KafkaMessage) -> None:
-        """Forms, calls and sales arrived: register or update their clients, attribute sales, or reject and keep;
-        erasure requests and reports arrived: erase the client here and keep the audit trail."""
+        """Forms, calls and sales arrived: register or update their clients, attribute sales, or reject and keep."""
         await runtime.handle_batch(msg, handle)
 
     return router

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from faststream.kafka import KafkaRouter
 from faststream.kafka.annotations import KafkaMessage
 
 from clientbase import topics
+from clientbase.kafka.reliability import Delivery
 from clientbase.runtime import ServiceRuntime
 
 from notify.service import NotifyService
 
 
-def build_router(runtime: ServiceRuntime, service: Callable[[], NotifyService], *, prefix: str = "") -> KafkaRouter:
+def build_router(runtime: ServiceRuntime, service: Callable[[], NotifyService], *, prefix: str = "",
+                 erasure: Callable[[Sequence[Delivery]], Awaitable[object]] | None = None) -> KafkaRouter:
     """The notify service's batch subscribers, bound to its runtime; `service` is built once MongoDB is up."""
     router = KafkaRouter()
     options = runtime.batch_options()
@@ -57,5 +59,11 @@ def build_router(runtime: ServiceRuntime, service: Callable[[], NotifyService], 
     async def on_handovers_overdue(msg: KafkaMessage) -> None:
         """A handover deadline passed: tell the head of sales."""
         await runtime.handle_batch(msg, lambda batch: service().handle_handovers_overdue(batch))
+
+    if erasure is not None:
+        @router.subscriber(prefix + topics.CLIENTS_ERASURE_REQUESTED.name, **options)
+        async def on_erasure_requested(msg: KafkaMessage) -> None:
+            """A client's personal data must go: erase it here and report on clients.erased."""
+            await runtime.handle_batch(msg, erasure)
 
     return router

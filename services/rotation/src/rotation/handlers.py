@@ -66,8 +66,7 @@ def build_router(runtime: ServiceRuntime, settings: Settings) -> KafkaRouter:
 
     @router.subscriber(*(prefix + topic.name for topic in INPUTS), **runtime.batch_options())
     async def on_rotation_inputs(msg: KafkaMessage) -> None:
-        """Roster, client, sale, activity, inactivity, manual reassignment and erasure events arrived: keep ownership
-        right, and erase a client's name and free text when asked."""
+        """Roster, client, sale, activity, inactivity and manual reassignment events arrived: keep ownership right."""
         await runtime.handle_batch(msg, handle)
 
     return router

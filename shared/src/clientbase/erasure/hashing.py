@@ -25,6 +25,11 @@ class KeyedHasher:
         """The hasher of the configured PRIVACY_HASH_KEY (unset: hashing raises when first used)."""
         return cls(settings.hash_key.get_secret_value().encode() if settings.hash_key else None)
 
+    @property
+    def ready(self) -> bool:
+        """Whether a key is configured (reads that match keyed hashes skip them while none is)."""
+        return bool(self._key)
+
     def hash(self, value: str) -> str:
         """The keyed hash of a value, prefixed so it never collides with a plain key."""
         if not self._key:

@@ -31,6 +31,12 @@ class Publisher(Protocol):
         """Publish several events, acks awaited together."""
 
 
+def count_touched(report: Report, client_id: str, collection: str, documents: int = 1) -> None:
+    """Add touched documents of a collection to a client's entry of a report."""
+    counts = report.setdefault(client_id, {})
+    counts[collection] = counts.get(collection, 0) + documents
+
+
 async def publish_request(publish: PublishRaw, prefix: str, request: ErasureRequested) -> None:
     """Publish an erasure request, keyed by its client id (never by a contact point)."""
     await publish(request.model_dump_json().encode(), prefix + topics.CLIENTS_ERASURE_REQUESTED.name,
