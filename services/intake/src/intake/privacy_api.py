@@ -13,7 +13,7 @@ from clientbase.events.envelope import new_event_id, utc_now
 from clientbase.events.inbound import ErasureRequested
 from clientbase.json_api import ApiError, Request, Route
 
-from intake.audit import AuditTrail, export_entry
+from intake.audit import AuditTrail, export_entry, request_entry
 from intake.erasure import merged_clients
 from intake.privacy import subject_of
 from intake.records import fold, view_from_record
@@ -54,6 +54,9 @@ class PrivacyRoutes:
         merged = await merged_clients(repo, [client_id])
         event = asked.model_copy(update={"client_id": client_id, "phone": None, "email": None,
                                          "merged_client_ids": [m for m in merged if m != client_id]})
+        await AuditTrail(repo.db).append([{**request_entry(asked, "asked"), "_id": f"asked:{event.event_id}",
+                                           "kind": "erasure_asked", "client_id": client_id,
+                                           "token_id": request.caller.token_id}])
         await publish_request(self.publish, self.settings.topic_prefix, event)
         return 202, {"status": "accepted", "event_id": event.event_id, "client_id": client_id,
                      "merged_client_ids": event.merged_client_ids, "outcome_topic": "clients.erased"}

@@ -50,12 +50,7 @@ class NotifyEraser:
         keys = {k: (c, channel) for c, doc in clients.items() for k, channel in address_keys(doc).items()}
         await self._ledger(keys, report)
         await self._counters(keys, report)
-        requests = await self.reads.by_field(self.db[REQUESTS], "client_id", client_ids, {"client_id": 1})
-        if requests:
-            await self.db[REQUESTS].bulk_write([UpdateOne({"_id": r["_id"]}, {"$set": DELIVERY}) for r in requests],
-                                               ordered=False)
-        for r in requests:
-            count_touched(report, r["client_id"], REQUESTS)
+        await self._requests(clients, client_ids, report)
         now = utc_now()
         await self.db[CLIENTS].bulk_write([UpdateOne({"_id": c}, {
             "$unset": {f: "" for f in PROFILE}, "$set": {"snapshot": True, "erased": True, "erased_at": now}},
@@ -63,6 +58,19 @@ class NotifyEraser:
         for c in client_ids:
             count_touched(report, c, CLIENTS)
         return {c: counts for c, counts in report.items() if counts}
+
+    async def _requests(self, clients: dict[str, Doc], client_ids: Sequence[str], report: Report) -> None:
+        """Requests to the clients, and managers' alerts naming them, lose params, address and message."""
+        mine = await self.reads.by_field(self.db[REQUESTS], "client_id", client_ids, {"client_id": 1})
+        owner = {r["_id"]: r["client_id"] for r in mine}
+        named = {d["name"]: c for c, d in clients.items() if d.get("name")}
+        alerts = await self.reads.by_field(self.db[REQUESTS], "params.client_name", named, {"params.client_name": 1})
+        owner |= {a["_id"]: named[a["params"]["client_name"]] for a in alerts if a["_id"] not in owner}
+        if owner:
+            await self.db[REQUESTS].bulk_write([UpdateOne({"_id": r}, {"$set": DELIVERY}) for r in owner],
+                                               ordered=False)
+        for client_id in owner.values():
+            count_touched(report, client_id, REQUESTS)
 
     async def _ledger(self, keys: dict[str, tuple[str, str]], report: Report) -> None:
         """Delete the consent evidence and suppressions of the addresses; keep opt-outs as keyed-hash suppressions."""
