@@ -391,17 +391,20 @@ async def _same(edges: Edges, expected: dict[str, Any]) -> bool:
 async def test_the_same_person_coming_back_is_a_new_client_and_an_old_opt_out_still_holds(edges: Edges) -> None:
     person = Person()
     client_id, _ = await build_history(edges, person)
-    async with httpx.AsyncClient(timeout=30) as http:
-        asked = await http.post(f"http://127.0.0.1:{port('intake')}/clients/erasure-requests",
-                                headers=bearer(edges.secrets["PRIVACY_API_TOKEN"]),
-                                json={"client_id": client_id, "requested_by": "dpo@company.example",
-                                      "legal_basis": "152-fz-art-21"})
-    assert asked.status_code == 202, asked.text
+    request_id = str(uuid.uuid4())
+    await edges.publish(topics.CLIENTS_ERASURE_REQUESTED, {
+        "event_id": request_id, "occurred_at": now(), "email": person.email.upper(),
+        "requested_by": "dpo@company.example", "legal_basis": "152-fz-art-21"}, request_id)
 
-    async def erased_in_notify() -> bool:
-        return await edges.db("notify")["erasures"].count_documents({"_id": client_id}) == 1
+    async def erased_everywhere() -> bool:
+        marks = [await edges.db(s)["erasures"].count_documents({"_id": client_id}) for s in SERVICE_NAMES]
+        return marks == [1, 1, 1, 1]
 
-    await wait_for(erased_in_notify, timeout_s=120)
+    await wait_for(erased_everywhere, timeout_s=120)
+    audit = (await edges.get("intake", f"/clients/{client_id}/audit", "PRIVACY_API_TOKEN")).json()["entries"]
+    requests = {e["outcome"]: e for e in audit if e["kind"] == "erasure_requested"}
+    assert requests["resolved"]["subject"] == "email" and requests["resolved"]["request_event_id"] == request_id
+    assert requests["accepted"]["resolved_from"] == request_id, "intake resolved the email and named the client"
     await edges.publish(topics.LEADS_FORM_SUBMITTED, form(person), "form-again")
 
     async def registered() -> str | None:

@@ -79,7 +79,7 @@ class IntakePrivacy:
                 continue
             merged = await merged_clients(self.repo, [client_id])
             again.append(resolved(request, client_id, list(merged)))
-            entries.append(request_entry(request, "resolved"))
+            entries.append({**request_entry(request, "resolved"), "client_id": client_id})
         await self.audit.append(entries)
         await asyncio.gather(*(publish_request(self.publish_raw, self.prefix, r) for r in again))
         await self.kit.handle([d for d, r in zip(batch, parsed, strict=True) if r.client_id], self.eraser.erase)
