@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from clientbase.erasure.hashing import HashKeyMissing, KeyedHasher
 
 from intake.domain import Consent, Lead
-from intake.erasure import anonymous_fragment, contact_points, mentions
+from intake.erasure import IntakeEraser, anonymous_fragment, contact_points, mentions
 from intake.normalize import normalize_phone
 from intake.records import fold, fragment_from_lead, view_from_record
+from intake.repository import IntakeRepository
 
 AT = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
@@ -41,3 +48,11 @@ def test_raw_bytes_mention_a_phone_in_any_local_format_or_an_email_in_any_case()
     assert mentions('{"caller": "+7 916 123 45 67"}'.encode(), phones, ())
     assert mentions(b'{"email": "Marina@Mail.Example"}', (), emails)
     assert not mentions(b'{"fields": {"phone": "8 (916) 765-43-21"}}', phones, emails)
+
+
+async def test_without_the_hash_key_nothing_is_touched() -> None:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient("mongodb://127.0.0.1:1/", connect=False)
+    eraser = IntakeEraser(IntakeRepository(client["never_used"]), KeyedHasher(None))
+    with pytest.raises(HashKeyMissing):
+        await eraser.erase(["c-1"])
+    await client.close()

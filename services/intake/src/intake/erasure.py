@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from pymongo import DeleteOne, UpdateOne
 
-from clientbase.erasure.hashing import KeyedHasher
+from clientbase.erasure.hashing import HashKeyMissing, KeyedHasher
 from clientbase.erasure.kit import Report, count_touched
 from clientbase.events.envelope import utc_now
 
@@ -90,13 +90,15 @@ class IntakeEraser:
 
     async def erase(self, client_ids: Sequence[str]) -> Report:
         """Erase the clients (and the ones merged into them); report the documents touched per client."""
+        if not self.hasher.ready:
+            raise HashKeyMissing("PRIVACY_HASH_KEY is not set: nothing was erased")
         report: Report = {}
         owners = await merged_clients(self.repo, client_ids)
         facts = await self.repo.mongo.facts_of(owners)
         points = {c: contact_points(fs) for c, fs in facts.items()}
-        await self._facts(facts, owners, report)
         await self._identities(points, owners, report)
         await self._quarantine(points, owners, report)
+        await self._facts(facts, owners, report)  # last: the facts are where a retry finds the contact points
         forgotten = await self.keys.forget(list(facts))  # crypto-shredding: the topics' copies become unreadable
         if forgotten:
             report.setdefault(client_ids[0], {})["client_keys"] = forgotten

@@ -16,7 +16,7 @@ from pymongo import DeleteOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from clientbase.erasure.export import Collect
-from clientbase.erasure.hashing import KeyedHasher
+from clientbase.erasure.hashing import HashKeyMissing, KeyedHasher
 from clientbase.erasure.kit import Report, count_touched
 from clientbase.events.envelope import derived_event_id, utc_now
 from clientbase.mongo_reads import KeyedReads
@@ -45,11 +45,13 @@ class NotifyEraser:
 
     async def erase(self, client_ids: Sequence[str]) -> Report:
         """Erase the clients; report the documents touched per client."""
+        if not self.hasher.ready:
+            raise HashKeyMissing("PRIVACY_HASH_KEY is not set: nothing was erased")
         report: Report = {c: {} for c in client_ids}
         clients = await self.reads.by_ids(self.db[CLIENTS], client_ids)
         keys = {k: (c, channel) for c, doc in clients.items() for k, channel in address_keys(doc).items()}
         await self._ledger(keys, report)
-        await self._counters(keys, report)
+        await self._counters(keys, report)  # the snapshot goes last: it is where a retry finds the addresses
         await self._requests(clients, client_ids, report)
         now = utc_now()
         await self.db[CLIENTS].bulk_write([UpdateOne({"_id": c}, {

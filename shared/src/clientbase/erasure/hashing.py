@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from clientbase.kafka.reliability import PermanentError
 from clientbase.settings import PrivacySettings
 
 PREFIX = "erased:"
 
 
-class HashKeyMissing(RuntimeError):
-    """Erasure needs PRIVACY_HASH_KEY: a plain hash of a phone number is recovered by enumerating numbers."""
+class HashKeyMissing(PermanentError):
+    """Erasure without PRIVACY_HASH_KEY, which no retry fixes: the request is dead-lettered and replayed once set."""
 
 
 class KeyedHasher:
