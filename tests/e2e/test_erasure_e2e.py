@@ -364,6 +364,8 @@ async def test_an_erased_client_leaves_no_personal_data_and_the_figures_stay(
     outcome = await edges.outcome(again["event_id"])
     assert (outcome["status"], outcome["reason"]) == ("suppressed", "erased")
 
+    record = await edges.get("intake", f"/clients/{client_id}", "INTAKE_API_TOKEN")
+    assert (record.status_code, record.json()["error"]) == (404, "client_erased")
     after = edges.export(client_id, tmp_path / "after.json")
     for service in SERVICE_NAMES:
         answer = after["services"][service]
