@@ -63,11 +63,12 @@ class Person:
         self.name = f"Марина {self.surname}"
         self.email = f"Marina.{uuid.uuid4().hex[:10]}@Mail.Example"
         self.ip = f"203.0.113.{random.randint(100, 250)}"
+        self.birthday = f"19{random.randint(50, 99)}-{random.randint(1, 12):02d}-{random.randint(10, 28)}"
 
     def needles(self) -> list[str]:
         """Every form of the personal data the test fed, lower-cased for the scans."""
         return [n.lower() for n in (self.e164[2:], self.typed, self.typed[8:], self.switch[1:], self.email,
-                                    self.surname, self.name, self.ip)]
+                                    self.surname, self.name, self.ip, self.birthday)]
 
 
 def found_in(text: str, person: Person) -> list[str]:
@@ -223,7 +224,7 @@ def form(person: Person, **extra: Any) -> dict[str, Any]:
     return {"event_id": str(uuid.uuid4()), "occurred_at": now(), "form_id": "landing-erasure",
             "utm": {"source": "google", "medium": "cpc", "campaign": "erasure"},
             "fields": {"name": f"  {person.surname.lower()}   Марина ", "phone": person.typed,
-                       "email": f" {person.email} ", "region": "Москва",
+                       "email": f" {person.email} ", "region": "Москва", "birthday": person.birthday,
                        "comment": f"Перезвоните {person.name}, {person.typed}"},
             "consents": [{"channel": "sms", "granted": True, "text": "Согласна на SMS", "text_version": "1"},
                          {"channel": "email", "granted": True, "text": "Согласна на email", "text_version": "1"}],

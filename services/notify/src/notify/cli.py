@@ -1,9 +1,16 @@
-"""Command line of the notify service: `clientbase-notify sms-sink --port N` runs the local SMS sink."""
+"""Command line of the notify service: `sms-sink` runs the local SMS sink, `campaign` dry-runs or queues one."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 from collections.abc import Sequence
+
+from clientbase.logging import configure_logging
+
+from notify.campaigns.cli import add_command, run_campaign
+from notify.settings import Settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -13,7 +20,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     sink = commands.add_parser("sms-sink", help="Run the local SMS sink (Twilio Messages API, SMS.ru /sms/send).")
     sink.add_argument("--host", default="127.0.0.1")
     sink.add_argument("--port", type=int, default=8026)
+    add_command(commands)
     args = parser.parse_args(argv)
+    if args.command == "campaign":
+        settings = Settings()
+        configure_logging("notify", settings.logging)
+        print(json.dumps(asyncio.run(run_campaign(args, settings)), ensure_ascii=False))
     if args.command == "sms-sink":
         import uvicorn
 

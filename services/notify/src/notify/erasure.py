@@ -24,7 +24,7 @@ from clientbase.mongo_reads import KeyedReads
 from notify.consent import address_key, fold
 from notify.repository import CLIENTS, CONSENTS, REQUESTS, SENDS, SUPPRESSIONS
 
-PROFILE = ("name", "phones", "emails", "locale", "language", "region", "country")
+PROFILE = ("name", "phones", "emails", "locale", "language", "region", "country", "birthday", "birthday_md")
 DELIVERY = {"params": {}, "fixed_address": None, "target": None, "message": None}
 
 Doc = dict[str, Any]

@@ -7,6 +7,7 @@ from faststream.asgi import AsgiFastStream
 from clientbase.runtime import ServiceRuntime
 
 from rotation.handlers import build_router
+from rotation.hot import HotWatch, hot_leads
 from rotation.ownership_api import ownership_api
 from rotation.plan_api import plan_api
 from rotation.repository import INDEXES, RotationRepository
@@ -26,5 +27,9 @@ def create_app(settings: Settings | None = None) -> AsgiFastStream:
     runtime = build_runtime(settings)
     runtime.include([build_router(runtime, settings)])
     api = ownership_api(settings, lambda: RotationRepository(runtime.db), runtime.broker.publish)
-    return runtime.build_app(description="Owns who owns each client: assignment, inactivity sweep, fair reassignment, "
-                             "handover deadlines.", extra_routes=[*api.mounts(), *plan_api(settings, runtime).mounts()])
+    app = runtime.build_app(description="Owns who owns each client: assignment, inactivity sweep, fair reassignment, "
+                            "handover deadlines.", extra_routes=[*api.mounts(), *plan_api(settings, runtime).mounts()])
+    watch = HotWatch(lambda: hot_leads(runtime, settings), settings.hot_check_interval_s)
+    app.after_startup(watch.start)
+    app.on_shutdown(watch.stop)
+    return app
