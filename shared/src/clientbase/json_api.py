@@ -69,6 +69,8 @@ class Route:
     body: dict[str, Any] | None = None
     pii: bool = False
     responses: dict[int, str] = field(default_factory=lambda: {200: "OK"})
+    gate: TokenGate | None = None  # a route with a gate of its own (the personal-data routes) ignores the API's
+
 
     def match(self, path: str) -> dict[str, str] | None:
         """The path parameters when the path fits the template, else None."""
@@ -122,9 +124,10 @@ class JsonApi:
         route, params, caller, status = None, None, None, 500
         try:
             route, params = self.find(method, path)
-            if not self.gate.configured:
-                raise ApiError(503, "api_token_not_configured", f"{self.gate.setting_name} is not set")
-            caller = self.gate.caller(scope.get("headers") or [])
+            gate = route.gate or self.gate
+            if not gate.configured:
+                raise ApiError(503, "api_token_not_configured", f"{gate.setting_name} is not set")
+            caller = gate.caller(scope.get("headers") or [])
             if caller is None:
                 raise ApiError(401, "unauthorized", "missing or unknown bearer token")
             body = await self.read_json(receive) if method == "POST" else None
@@ -174,7 +177,7 @@ class JsonApi:
                 "summary": route.summary, "parameters": parameters, "security": [{"bearer": []}],
                 "responses": {str(code): {"description": text} for code, text in {
                     **route.responses, 401: "Missing or unknown bearer token.",
-                    503: f"{self.gate.setting_name} is not set."}.items()},
+                    503: f"{(route.gate or self.gate).setting_name} is not set."}.items()},
             }
             if route.pii:
                 operation["description"] = (f"Contact points are shown in full only to a token with the "

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from clientbase import topics
 from clientbase.segments import SegmentSettings
-from clientbase.settings import KafkaSettings, LoggingSettings, MongoSettings, ReliabilitySettings
+from clientbase.settings import KafkaSettings, LoggingSettings, MongoSettings, PrivacySettings, ReliabilitySettings
 from clientbase.settings_doc import env_vars, markdown_table
 
 SERVICES = ("intake", "rotation", "notify", "metrics")
@@ -28,7 +28,8 @@ def topics_table() -> str:
 
 def config_tables() -> str:
     """The shared variables, then each service's own."""
-    shared = [var for cls in (KafkaSettings, MongoSettings, ReliabilitySettings, LoggingSettings, SegmentSettings)
+    shared = [var for cls in (KafkaSettings, MongoSettings, ReliabilitySettings, LoggingSettings, SegmentSettings,
+                              PrivacySettings)
               for var in env_vars(cls)]
     parts = ["Shared by every service:", "", markdown_table(shared)]
     for service in SERVICES:

@@ -72,6 +72,21 @@ class LoggingSettings(BaseSettings):
     format: Literal["auto", "json", "console"] = Field("auto", description="auto: console on a TTY, JSON otherwise.")
 
 
+class PrivacySettings(BaseSettings):
+    """Keys of the personal-data routes and of erasure's keyed hashes, the same in every service."""
+
+    model_config = SettingsConfigDict(env_prefix="PRIVACY_", extra="ignore")
+
+    hash_key: SecretStr | None = Field(
+        None, description="HMAC key that turns an erased client's identity claims and opted-out addresses into "
+        "keyed hashes (so they cannot be recovered by enumerating phone numbers); erasure fails while it is unset.",
+    )
+    api_token: SecretStr | None = Field(
+        None, description="Tokens of the personal-data routes (export, erasure requests, audit), comma-separated, "
+        "each with scopes after a colon joined by `+`; export and erasure need the `pii` scope. Unset: they answer 503.",
+    )
+
+
 class ServiceSettings(BaseSettings):
     """Base of each service's settings: shared infrastructure pieces plus the service's own database."""
 
@@ -83,3 +98,4 @@ class ServiceSettings(BaseSettings):
     mongo: MongoSettings = Field(default_factory=MongoSettings)
     reliability: ReliabilitySettings = Field(default_factory=ReliabilitySettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)

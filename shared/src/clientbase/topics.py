@@ -102,6 +102,16 @@ ROTATIONS_DEFERRED = Topic(
     "rotations.deferred", 6, "client_id", ("rotation",), ("operators",),
     "A client due for rotation stays with its owner: no eligible manager; the next sweep retries.",
 )
+CLIENTS_ERASURE_REQUESTED = Topic(
+    "clients.erasure-requested", 6, "client_id (or the contact point when the id is unknown)",
+    ("privacy tooling", "intake HTTP API", "intake"), ("intake", "rotation", "notify", "metrics"),
+    "Someone asks to erase a client's personal data (right to be forgotten), naming the legal basis.",
+    retention_ms=30 * 24 * 3600 * 1000,  # a request may name a contact point: it is not kept forever
+)
+CLIENTS_ERASED = Topic(
+    "clients.erased", 6, "client_id", ("intake", "rotation", "notify", "metrics"), ("intake",),
+    "A service erased a client's personal data: which collections and how many documents (no personal data).",
+)
 NOTIFICATIONS_OUTCOMES = Topic(
     "notifications.outcomes", 6, "client_id or manager_id", ("notify",), ("metrics",),
     "What happened to a notification request: sent, suppressed, deferred or failed.",
@@ -148,6 +158,8 @@ TOPICS: tuple[Topic, ...] = (
     CAMPAIGNS_REQUESTED,
     CAMPAIGNS_COMPLETED,
     CLIENTS_HOT_UNTOUCHED,
+    CLIENTS_ERASURE_REQUESTED,
+    CLIENTS_ERASED,
 )
 
 

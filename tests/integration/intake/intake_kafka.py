@@ -14,7 +14,8 @@ from clientbase.settings import KafkaSettings, MongoSettings, ReliabilitySetting
 
 from intake.settings import Settings
 
-INPUTS = (topics.LEADS_FORM_SUBMITTED, topics.LEADS_CALL_RECEIVED, topics.SALES_RECORDED)
+INPUTS = (topics.LEADS_FORM_SUBMITTED, topics.LEADS_CALL_RECEIVED, topics.SALES_RECORDED,
+          topics.CLIENTS_ERASURE_REQUESTED, topics.CLIENTS_ERASED)
 OUTPUTS = (topics.CLIENTS_REGISTERED, topics.CLIENTS_UPDATED, topics.CLIENTS_MERGED, topics.LEADS_REJECTED,
            topics.SALES_ATTRIBUTED)
 

@@ -100,7 +100,8 @@ async def test_lookup_by_phone_and_email_follows_merges_and_masks_without_pii(st
             spec = await http.get("/clients/openapi.json")
             assert [r.status_code for r in (unknown, anonymous, wrong, invalid, spec)] == [404, 401, 401, 422, 200]
             assert invalid.json()["error"] == "invalid_phone"
-            assert set(spec.json()["paths"]) == {"/clients", "/clients/{client_id}"}
+            assert set(spec.json()["paths"]) == {"/clients", "/clients/{client_id}", "/clients/erasure-requests",
+                                                 "/clients/{client_id}/export", "/clients/{client_id}/audit"}
     finally:
         await mongo.drop_database(settings.database)
         await mongo.close()

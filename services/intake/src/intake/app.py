@@ -7,8 +7,15 @@ from faststream.asgi import AsgiFastStream
 from clientbase import topics
 from clientbase.runtime import ServiceRuntime
 
+from clientbase.erasure.hashing import KeyedHasher
+from clientbase.kafka.publishing import PrefixedPublisher
+
+from intake.audit import AUDIT_INDEXES
+from intake.erasure import ClientKeys, IntakeEraser
 from intake.handlers import build_router
 from intake.lookup import lookup_api
+from intake.privacy import IntakePrivacy
+from intake.privacy_api import PrivacyRoutes
 from intake.repository import INDEXES, IntakeRepository
 from intake.service import IntakeService
 from intake.settings import Settings
@@ -23,17 +30,29 @@ def build_service(runtime: ServiceRuntime, settings: Settings) -> IntakeService:
                          max_payload_bytes=settings.max_payload_bytes, topic_prefix=settings.topic_prefix)
 
 
+def build_privacy(runtime: ServiceRuntime, settings: Settings, keys: ClientKeys | None = None) -> IntakePrivacy:
+    """Intake's erasure and audit use cases; `keys` forgets the per-client keys of encrypted event fields."""
+    repo = IntakeRepository(runtime.db, reads=runtime.reads)
+    eraser = IntakeEraser(repo, KeyedHasher.from_settings(settings.privacy), keys)
+    return IntakePrivacy(repo, eraser, PrefixedPublisher(runtime.publisher, settings.topic_prefix),
+                         runtime.broker.publish, default_region=settings.policy().default_region,
+                         topic_prefix=settings.topic_prefix)
+
+
 def create_app(settings: Settings | None = None) -> AsgiFastStream:
     """Build the intake app; nothing connects until it starts."""
     settings = settings or Settings()
-    runtime = ServiceRuntime(SERVICE, settings, indexes=INDEXES)
-    runtime.include([build_router(runtime, lambda: build_service(runtime, settings), prefix=settings.topic_prefix)])
+    runtime = ServiceRuntime(SERVICE, settings, indexes=(*INDEXES, *AUDIT_INDEXES))
+    runtime.include([build_router(runtime, lambda: build_service(runtime, settings), prefix=settings.topic_prefix,
+                                  privacy=lambda: build_privacy(runtime, settings))])
     webhooks = [
         (path, SignedWebhook(settings.topic_prefix + topic.name, runtime.broker.publish, settings))
         for path, topic in (("/webhooks/forms", topics.LEADS_FORM_SUBMITTED),
                             ("/webhooks/calls", topics.LEADS_CALL_RECEIVED))
     ]
-    lookup = lookup_api(settings, lambda: IntakeRepository(runtime.db, reads=runtime.reads))
+    repository = lambda: IntakeRepository(runtime.db, reads=runtime.reads)  # noqa: E731 - per request, after startup
+    privacy_routes = PrivacyRoutes(settings, repository, runtime.broker.publish).routes()
+    lookup = lookup_api(settings, repository, extra_routes=privacy_routes)
     return runtime.build_app(
         description="Normalizes leads from web forms and calls into one clean client record each.",
         extra_routes=[*webhooks, *lookup.mounts()],

@@ -1,4 +1,5 @@
-"""Command line of the intake service: `clientbase-intake replay` re-ingests quarantined inputs after a rule fix."""
+"""Command line of the intake service: `replay` re-ingests quarantined inputs after a rule fix; `export` answers a
+subject access request with one JSON document from every service."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from clientbase.logging import configure_logging
 from clientbase.runtime import ServiceRuntime
 
 from intake.app import SERVICE, build_service
+from intake.export import export_client
 from intake.repository import INDEXES
 from intake.settings import Settings
 
@@ -38,9 +40,28 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                                  topics.LEADS_CALL_RECEIVED, topics.SALES_RECORDED)],
                             help="Only items that came from this topic.")
     replay_cmd.add_argument("--limit", type=int, default=1000, help="Most items to replay in this run.")
+    export_cmd = commands.add_parser("export", help="Write one JSON document of a client's data in every service.")
+    export_cmd.add_argument("client_id", help="The client whose data is exported.")
+    export_cmd.add_argument("--output", "-o", help="File to write (default: standard output).")
+    export_cmd.add_argument("--requested-by", default="clientbase-intake export", help="Who asks, for the audit.")
+    export_cmd.add_argument("--legal-basis", help="Why, for the audit (e.g. gdpr-art-15).")
     args = parser.parse_args(argv)
     settings = Settings()
     configure_logging(SERVICE, settings.logging)
+    if args.command == "export":
+        return write_export(settings, args)
     counts = asyncio.run(replay(settings, args.topic, args.limit))
     print(json.dumps(counts))
     return 0
+
+
+def write_export(settings: Settings, args: argparse.Namespace) -> int:
+    """Run `export`: 0 when every service answered, 1 when the document is incomplete."""
+    document = asyncio.run(export_client(settings, args.client_id, args.requested_by, args.legal_basis))
+    text = json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n"
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as out:
+            out.write(text)
+    else:
+        print(text, end="")
+    return 0 if document["complete"] else 1

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from clientbase.api_tokens import TokenGate
+from clientbase.erasure.kit import erased_at
 from clientbase.json_api import ApiError, JsonApi, Request, Route
 from clientbase.masking import mask_value
 
@@ -64,6 +65,8 @@ class ClientLookup:
         """GET /clients/{client_id}: the current record; a merged id answers with its survivor and says so."""
         asked = request.params["client_id"]
         survivor = await self.repo().resolve(asked)
+        if await erased_at(self.repo().db, survivor):
+            raise ApiError(404, "client_erased", "the client's personal data was erased")
         view = await self.record(survivor)
         if view is None:
             raise ApiError(404, "client_not_found", "no such client")
@@ -71,10 +74,12 @@ class ClientLookup:
                      "client": shown(view, request.caller.sees_pii)}
 
 
-def lookup_api(settings: Settings, repository: Callable[[], IntakeRepository]) -> JsonApi:
-    """The intake lookup API under /clients, behind INTAKE_API_TOKEN."""
+def lookup_api(settings: Settings, repository: Callable[[], IntakeRepository],
+               extra_routes: Sequence[Route] = ()) -> JsonApi:
+    """The intake lookup API under /clients, behind INTAKE_API_TOKEN (routes with a gate of their own aside)."""
     lookup = ClientLookup(settings, repository)
-    found = {200: "The client's id and current record.", 404: "No such client.", 422: "A parameter is invalid."}
+    found = {200: "The client's id and current record.", 404: "No such client (or erased: `client_erased`).",
+             422: "A parameter is invalid."}
     return JsonApi(SERVICE, "/clients", TokenGate("INTAKE_API_TOKEN", settings.api_token), [
         Route("GET", "/clients", lookup.by_contact, "Find a client by a phone number or an email address.",
               query=(("phone", "A phone number in any local format, e.g. 8 (912) 345-67-89."),
@@ -84,4 +89,5 @@ def lookup_api(settings: Settings, repository: Callable[[], IntakeRepository]) -
         Route("GET", "/clients/{client_id}", lookup.by_id,
               "A client's current record; a merged id answers with the survivor (`merged`: true).",
               pii=True, responses=found),
+        *extra_routes,
     ])

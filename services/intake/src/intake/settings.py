@@ -32,6 +32,12 @@ class Settings(ServiceSettings):
         "joined by `+` (e.g. `tokA:pii,tokB`); `pii` shows contact points in full. The API answers 503 while unset.",
     )
     webhook_max_skew_s: int = Field(300, ge=1, description="Oldest (or most future) webhook timestamp accepted.")
+    export_services: dict[str, str] = Field(
+        {"intake": "http://127.0.0.1:8001", "rotation": "http://127.0.0.1:8002", "notify": "http://127.0.0.1:8003",
+         "metrics": "http://127.0.0.1:8004"},
+        description="Base URL of every service that `clientbase-intake export` asks (JSON: name to URL); each is "
+        "called with a `pii` token of PRIVACY_API_TOKEN.",
+    )
     topic_prefix: str = Field(
         "", description="Prefix for every topic intake reads and writes; empty in production, set for isolated tests.",
     )

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from faststream.asgi import AsgiFastStream
 
+from clientbase.erasure.export import export_route, privacy_gate
+from clientbase.erasure.kit import ErasureKit
+from clientbase.json_api import JsonApi
+from clientbase.kafka.publishing import PrefixedPublisher
+from clientbase.kafka.reliability import Delivery
 from clientbase.runtime import ServiceRuntime
 
 from metrics.api import ReadApi
 from metrics.dashboard.pages import Dashboard
+from metrics.erasure import erase_nothing, exported
 from metrics.handlers import build_router
 from metrics.reader import HistoryReader
 from metrics.repository import INDEXES, MetricsRepository
@@ -68,10 +76,19 @@ def create_app(settings: Settings | None = None) -> AsgiFastStream:
     parts = Components(runtime, settings)
     api = ReadApi(settings, parts.reader)
     dashboard = Dashboard(settings, api)
-    runtime.include([build_router(runtime, parts.service, prefix=settings.topic_prefix)])
+    publisher = PrefixedPublisher(runtime.publisher, settings.topic_prefix)
+
+    async def erase(batch: Sequence[Delivery]) -> None:
+        await ErasureKit(SERVICE, runtime.db, publisher).handle(batch, erase_nothing)
+
+    runtime.include([build_router(runtime, parts.service, prefix=settings.topic_prefix, erasure=erase)])
+    gate = privacy_gate(settings.privacy)
+    export = JsonApi(SERVICE, "/clients", gate, [export_route(
+        SERVICE, lambda: runtime.db, exported(lambda: MetricsRepository(runtime.db)), gate)])
     app = runtime.build_app(
         description="Aggregates retention figures into MongoDB for dashboards and serves them over HTTP.",
-        extra_routes=[*api.routes(), *dashboard.routes(), *SegmentApi(api, parts.segmenter).routes()],
+        extra_routes=[*api.routes(), *dashboard.routes(), *SegmentApi(api, parts.segmenter).routes(),
+                      *export.mounts()],
     )
     daily = DailyPass(parts.segmenter, settings.segments_pass_interval_s)
     app.after_startup(daily.start)

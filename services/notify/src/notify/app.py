@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from faststream.asgi import AsgiFastStream
 from prometheus_client import Counter
 
+from clientbase.erasure.export import export_route, privacy_gate
+from clientbase.erasure.hashing import KeyedHasher
+from clientbase.erasure.kit import ErasureKit
 from clientbase.events.envelope import utc_now
+from clientbase.json_api import JsonApi
+from clientbase.kafka.publishing import PrefixedPublisher
+from clientbase.kafka.reliability import Delivery
 from clientbase.runtime import ServiceRuntime
 
 from notify.breaker import CircuitBreaker
@@ -17,6 +23,7 @@ from notify.campaigns.store import CAMPAIGN_INDEXES
 from notify.campaigns.web import CampaignEndpoint, publish_campaign
 from notify.campaigns.wiring import CampaignParts
 from notify.delivery import Deliverer, DeliveryConfig
+from notify.erasure import NotifyEraser
 from notify.handlers import build_router
 from notify.mailer import Mailer
 from notify.pipeline import Pipeline
@@ -57,6 +64,7 @@ class NotifyParts:
     def __init__(self, runtime: ServiceRuntime, settings: Settings, clock: Callable[[], datetime]) -> None:
         self.runtime, self.settings, self.clock = runtime, settings, clock
         self.gateway = sms_gateway(settings)
+        self.hasher = KeyedHasher.from_settings(settings.privacy)
         self.outcomes = Counter("notify_outcomes", "Notification outcomes published, by channel, status and reason.",
                                 ["channel", "status", "reason"], registry=runtime.registry)
         self._built: tuple[NotifyRepository, Deliverer, Pipeline, NotifyService] | None = None
@@ -65,7 +73,7 @@ class NotifyParts:
         """Repository, deliverer, pipeline and use cases on the connected database (built on first use)."""
         if self._built is None:
             s = self.settings
-            repo = NotifyRepository(self.runtime.db, self.runtime.reads)
+            repo = NotifyRepository(self.runtime.db, self.runtime.reads, self.hasher)
             mailer = Mailer(host=s.smtp_host, port=s.smtp_port, sender=s.mail_from, use_tls=s.smtp_tls,
                             starttls=s.smtp_starttls, username=s.smtp_username,
                             password=s.smtp_password.get_secret_value() if s.smtp_password else None,
@@ -86,6 +94,15 @@ class NotifyParts:
         """Count one published outcome for Prometheus."""
         self.outcomes.labels(channel, status, reason or "").inc()
 
+    def eraser(self) -> NotifyEraser:
+        """Notify's eraser on the connected database."""
+        return NotifyEraser(self.runtime.db, self.runtime.reads, self.hasher)
+
+    async def erase(self, batch: Sequence[Delivery]) -> None:
+        """Erase the clients a batch of requests names and report on clients.erased."""
+        publisher = PrefixedPublisher(self.runtime.publisher, self.settings.topic_prefix)
+        await ErasureKit(SERVICE, self.runtime.db, publisher).handle(batch, self.eraser().erase)
+
     def reset(self) -> None:
         """Forget the objects bound to a closed database."""
         self._built = None
@@ -101,7 +118,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
                               birthdays=lambda pipeline: BirthdayGreeter(
                                   runtime.db, pipeline, settings.policy(), audience=settings.birthday_audience,
                                   template=settings.birthday_template, channel=settings.birthday_channel, clock=clock))
-    runtime.include([build_router(runtime, lambda: parts.build()[3], campaigns.service, prefix=settings.topic_prefix)])
+    runtime.include([build_router(runtime, lambda: parts.build()[3], campaigns.service, parts.erase,
+                                  prefix=settings.topic_prefix)])
     repo = lambda: parts.build()[0]  # noqa: E731 - resolved per request, after startup
 
     async def suppress(*args: object, **kwargs: object) -> None:
@@ -117,7 +135,10 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
         ("/campaigns", CampaignEndpoint(campaigns.runner, lambda c: publish_campaign(runtime.broker,
                                         settings.topic_prefix, c), _secret(settings.campaign_token))),
     ]
-    app = runtime.build_app(description=DESCRIPTION, extra_routes=routes)
+    gate = privacy_gate(settings.privacy)
+    export = JsonApi(SERVICE, "/clients", gate, [
+        export_route(SERVICE, lambda: runtime.db, lambda c: parts.eraser().collector()(c), gate)])
+    app = runtime.build_app(description=DESCRIPTION, extra_routes=[*routes, *export.mounts()])
     schedulers: list[Scheduler] = []
 
     @app.after_startup

@@ -7,13 +7,14 @@ batch (or earlier) names the client, and a replica joining or leaving rebalances
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from faststream.kafka import KafkaRouter
 from faststream.kafka.annotations import KafkaMessage
 
 from clientbase import topics
+from clientbase.kafka.reliability import Delivery
 from clientbase.kafka.steps import Steps, run_steps, step_topics
 from clientbase.runtime import ServiceRuntime
 
@@ -27,6 +28,7 @@ class UseCases:
 
     notify: NotifyService
     campaigns: CampaignService
+    erase: Callable[[Sequence[Delivery]], Awaitable[None]]
 
 
 # Handling order inside one polled batch: who and what can be addressed, then what happened, then the requests.
@@ -36,6 +38,7 @@ STEPS: Steps[UseCases] = (
     (topics.CLIENTS_REGISTERED, lambda u, batch: u.notify.handle_snapshots(batch)),
     (topics.CLIENTS_UPDATED, lambda u, batch: u.notify.handle_snapshots(batch)),
     (topics.CLIENTS_MERGED, lambda u, batch: u.notify.handle_merges(batch)),
+    (topics.CLIENTS_ERASURE_REQUESTED, lambda u, batch: u.erase(batch)),
     (topics.CLIENTS_SEGMENTED, lambda u, batch: u.campaigns.handle_segments(batch)),
     (topics.CLIENTS_ASSIGNED, lambda u, batch: u.notify.handle_assignments(batch)),
     (topics.HANDOVERS_OPENED, lambda u, batch: u.notify.handle_handovers_opened(batch)),
@@ -47,13 +50,15 @@ STEPS: Steps[UseCases] = (
 
 
 def build_router(runtime: ServiceRuntime, service: Callable[[], NotifyService],
-                 campaigns: Callable[[], CampaignService], *, prefix: str = "") -> KafkaRouter:
+                 campaigns: Callable[[], CampaignService], erase: Callable[[Sequence[Delivery]], Awaitable[None]], *,
+                 prefix: str = "") -> KafkaRouter:
     """The notify service's batch subscriber, bound to its runtime; the use cases are built once MongoDB is up."""
     router = KafkaRouter()
 
     @router.subscriber(*step_topics(STEPS, prefix), **runtime.batch_options())
     async def on_notify_inputs(msg: KafkaMessage) -> None:
-        """Roster, consent, client, ownership, campaign and notification events arrived: keep the ledger, send."""
-        await runtime.handle_batch(msg, lambda batch: run_steps(STEPS, UseCases(service(), campaigns()), batch, prefix))
+        """Roster, consent, client, erasure, ownership, campaign and notification events arrived: keep the ledger, send."""
+        use_cases = lambda: UseCases(service(), campaigns(), erase)  # noqa: E731 - built per batch, after startup
+        await runtime.handle_batch(msg, lambda batch: run_steps(STEPS, use_cases(), batch, prefix))
 
     return router

@@ -9,6 +9,7 @@ from typing import Any
 from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
+from clientbase.erasure.hashing import KeyedHasher
 from clientbase.mongo import IndexSpec
 from clientbase.mongo_reads import KeyedReads
 from clientbase.mongo_writes import bulk_update, insert_new, update_chunk
@@ -35,9 +36,10 @@ Doc = dict[str, Any]
 class NotifyRepository:
     """Reads a batch's state in bulk and writes it back one command per collection."""
 
-    def __init__(self, db: AsyncDatabase[Doc], reads: KeyedReads) -> None:
+    def __init__(self, db: AsyncDatabase[Doc], reads: KeyedReads, hasher: KeyedHasher | None = None) -> None:
         self.db = db
         self.reads = reads
+        self.hasher = hasher
 
     async def requests(self, ids: Iterable[str]) -> dict[str, Doc]:
         """Request documents by request id."""
@@ -64,8 +66,11 @@ class NotifyRepository:
         return found
 
     async def suppressed(self, keys: Iterable[str]) -> set[str]:
-        """The address keys on the suppression list."""
-        return {d["key"] for d in await self.reads.by_field(self.db[SUPPRESSIONS], "key", keys, {"key": 1})}
+        """The address keys on the suppression list, in plain or (for an erased client's address) as a keyed hash."""
+        wanted = {k: k for k in keys}
+        if self.hasher is not None and self.hasher.ready:
+            wanted |= {self.hasher.hash(k): k for k in list(wanted)}
+        return {wanted[d["key"]] for d in await self.reads.by_field(self.db[SUPPRESSIONS], "key", wanted, {"key": 1})}
 
     async def marketing_sends(self, counters: Iterable[str]) -> dict[str, list[datetime]]:
         """When marketing went out, per frequency counter."""

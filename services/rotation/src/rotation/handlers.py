@@ -22,6 +22,7 @@ from clientbase.kafka.steps import Steps, run_steps, step_topics
 from clientbase.runtime import ServiceRuntime
 
 from rotation.batch import RotationBatches
+from rotation.erasure import erase_clients
 from rotation.hot import HotLeads, hot_leads
 from rotation.repository import RotationRepository
 from rotation.service import RotationService
@@ -65,6 +66,7 @@ STEPS: Steps[UseCases] = (
     (topics.ACTIVITIES_RECORDED, _activities),
     (topics.CLIENTS_INACTIVE, lambda u, batch: u.rotation.inactive(batch)),
     (topics.CLIENTS_REASSIGN_REQUESTED, lambda u, batch: u.rotation.reassign(batch)),
+    (topics.CLIENTS_ERASURE_REQUESTED, lambda u, batch: erase_clients(u.rotation, batch)),
 )
 
 

@@ -13,11 +13,13 @@ from pydantic import ValidationError
 
 from clientbase import topics
 from clientbase.api_tokens import TokenGate
+from clientbase.erasure.export import documents_of, export_route, privacy_gate
 from clientbase.events.envelope import new_event_id, utc_now
 from clientbase.events.inbound import ReassignRequested
 from clientbase.json_api import ApiError, JsonApi, Request, Route
 from clientbase.masking import mask_value
 
+from rotation.erasure import EXPORTED
 from rotation.repository import MERGED, RotationRepository
 from rotation.settings import Settings
 
@@ -106,8 +108,9 @@ class Ownership:
 
 
 def ownership_api(settings: Settings, repository: Callable[[], RotationRepository], publish: Publish) -> JsonApi:
-    """The ownership API under /clients, behind ROTATION_API_TOKEN."""
+    """The ownership API under /clients, behind ROTATION_API_TOKEN; the export behind PRIVACY_API_TOKEN."""
     ownership = Ownership(repository, publish, settings.topic_prefix)
+    database = lambda: repository().db  # noqa: E731 - resolved per request, after startup
     known = {200: "OK", 404: "Rotation has no such client."}
     return JsonApi(SERVICE, "/clients", TokenGate("ROTATION_API_TOKEN", settings.api_token), [
         Route("GET", "/clients/{client_id}/owner", ownership.owner,
@@ -121,4 +124,5 @@ def ownership_api(settings: Settings, repository: Callable[[], RotationRepositor
               body=REASSIGN_BODY, responses={202: "Accepted; the outcome is published on clients.assigned "
                                              "(reason manual) or clients.reassign-refused.",
                                              422: "The request does not fit the contract."}),
+        export_route(SERVICE, database, documents_of(database, EXPORTED), privacy_gate(settings.privacy)),
     ])

@@ -32,6 +32,8 @@ MODEL_BY_TOPIC: dict[str, type[BaseModel]] = {
     topics.CAMPAIGNS_REQUESTED.name: inbound.CampaignRequested,
     topics.CAMPAIGNS_COMPLETED.name: outbound.CampaignCompleted,
     topics.CLIENTS_HOT_UNTOUCHED.name: outbound.HotLeadUntouched,
+    topics.CLIENTS_ERASURE_REQUESTED.name: inbound.ErasureRequested,
+    topics.CLIENTS_ERASED.name: outbound.ClientErased,
 }
 
 

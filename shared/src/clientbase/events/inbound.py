@@ -224,3 +224,34 @@ class CampaignRequested(InboundEvent):
     params: dict[str, Any] = Field(default_factory=dict, description="Template variables shared by every message.")
     schedule: CampaignSchedule = Field(default_factory=CampaignSchedule)
     dry_run: bool = Field(False, description="Only count per group and per suppression reason; send nothing.")
+
+
+class ErasureRequested(InboundEvent):
+    """Someone asks to erase a client's personal data in every service (the right to be forgotten)."""
+
+    EVENT_TYPE = "ErasureRequested"
+
+    client_id: str | None = Field(None, examples=["cl-20261120070000-5f0c3b9e1a2b3c4d"])
+    phone: str | None = Field(None, description="A contact point, when the client id is unknown; intake resolves it.")
+    email: str | None = Field(None, description="A contact point, when the client id is unknown; intake resolves it.")
+    merged_client_ids: list[str] = Field(
+        default_factory=list, description="Clients merged into this one, erased with it (intake fills them in).")
+    requested_by: str = Field(min_length=1, max_length=200, description="Who asks: an operator's login, never the "
+                              "data subject's name.", examples=["dpo@company.example"])
+    legal_basis: str = Field(min_length=1, max_length=200, description="Why the data goes.",
+                             examples=["gdpr-art-17", "152-fz-art-21"])
+    reference: str | None = Field(None, max_length=200, description="The request's ticket or case number.",
+                                  examples=["DSR-2026-0042"])
+    resolved_from: str | None = Field(
+        None, description="The event_id of the contact-point request intake resolved this one from.")
+
+    @model_validator(mode="after")
+    def check_subject(self) -> ErasureRequested:
+        """The request must name its client somehow."""
+        if not (self.client_id or self.phone or self.email):
+            raise ValueError("one of client_id, phone or email is required")
+        return self
+
+    def client_ids(self) -> list[str]:
+        """The client and the clients merged into it."""
+        return [c for c in dict.fromkeys([self.client_id or "", *self.merged_client_ids]) if c]

@@ -325,3 +325,18 @@ class HotLeadUntouched(Envelope):
     business_minutes: int = Field(description="Business minutes of the owner's region since the hot signal.")
     threshold_minutes: int = Field(description="N, the business minutes an owner has to answer a hot lead.")
     as_of: AwareDatetime
+
+
+class ClientErased(Envelope):
+    """A service erased or irreversibly anonymised a client's personal data; anonymous counts stay."""
+
+    EVENT_TYPE = "ClientErased"
+
+    request_event_id: str = Field(description="The event_id of the clients.erasure-requested event.")
+    client_id: str
+    service: str = Field(examples=["notify"])
+    collections: dict[str, int] = Field(default_factory=dict, description="Documents touched per collection.",
+                                        examples=[{"consent_ledger": 2, "requests": 3}])
+    documents: int = Field(0, description="Documents touched in all.")
+    requested_by: str
+    legal_basis: str

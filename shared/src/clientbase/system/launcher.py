@@ -91,6 +91,8 @@ class SystemLauncher:
         notify = next((spec for spec in self.services if spec.name == "notify"), None)
         if notify is not None:
             defaults["NOTIFY_PUBLIC_URL"] = f"http://127.0.0.1:{notify.port}"
+        defaults["INTAKE_EXPORT_SERVICES"] = json.dumps({spec.name: f"http://127.0.0.1:{spec.port}"
+                                                         for spec in self.services})
         rotation = next((spec for spec in self.services if spec.name == "rotation"), None)
         if rotation is not None:
             defaults["METRICS_ROTATION_URL"] = f"http://127.0.0.1:{rotation.port}"

@@ -7,8 +7,9 @@ import secrets
 from pathlib import Path
 
 SECRET_VARIABLES = ("INTAKE_WEBHOOK_SECRET", "NOTIFY_TOKEN_SECRET", "NOTIFY_WEBHOOK_SECRET", "METRICS_API_TOKEN",
-                    "INTAKE_API_TOKEN", "ROTATION_API_TOKEN", "NOTIFY_CAMPAIGN_TOKEN")
-SCOPES = {"INTAKE_API_TOKEN": ":pii"}  # the local operator's lookup token sees contact points in full
+                    "INTAKE_API_TOKEN", "ROTATION_API_TOKEN", "NOTIFY_CAMPAIGN_TOKEN", "PRIVACY_HASH_KEY",
+                    "PRIVACY_API_TOKEN")
+SCOPES = {"INTAKE_API_TOKEN": ":pii", "PRIVACY_API_TOKEN": ":pii"}  # the local operator sees contact points in full
 FILE_NAME = "secrets.env"
 
 
