@@ -60,7 +60,7 @@ def running_system(stack_endpoints, tmp_path_factory: pytest.TempPathFactory,
     launcher = SystemLauncher(config)
     databases = {spec.name: f"e2e_{run_id}_{spec.name}" for spec in SERVICES}
     groups = {spec.name: f"e2e-{run_id}-{spec.name}" for spec in SERVICES}
-    extra_env = {"LOG_LEVEL": "INFO", **system_env}
+    extra_env = {"LOG_LEVEL": "INFO", "KEYVAULT_DATABASE": f"e2e_{run_id}_keyvault", **system_env}
     for spec in SERVICES:
         extra_env[f"{spec.name.upper()}_DATABASE"] = databases[spec.name]
         extra_env[f"{spec.name.upper()}_GROUP_ID"] = groups[spec.name]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from clientbase.settings import ServiceSettings
+from clientbase.settings import KeyVaultSettings, ServiceSettings
 
 from intake.domain import IntakePolicy
 
@@ -35,6 +35,7 @@ class Settings(ServiceSettings):
     topic_prefix: str = Field(
         "", description="Prefix for every topic intake reads and writes; empty in production, set for isolated tests.",
     )
+    keyvault: KeyVaultSettings = Field(default_factory=KeyVaultSettings)
 
     def policy(self) -> IntakePolicy:
         """The rule configuration the pure domain needs."""

@@ -8,6 +8,7 @@ from datetime import datetime
 from faststream.asgi import AsgiFastStream
 from prometheus_client import Counter
 
+from clientbase.crypto.wiring import runtime_vault
 from clientbase.events.envelope import utc_now
 from clientbase.runtime import ServiceRuntime
 
@@ -56,6 +57,7 @@ class NotifyParts:
         self.outcomes = Counter("notify_outcomes", "Notification outcomes published, by channel, status and reason.",
                                 ["channel", "status", "reason"], registry=runtime.registry)
         self._built: tuple[NotifyRepository, Deliverer, Pipeline, NotifyService] | None = None
+        self.vault = runtime_vault(runtime, settings.keyvault)
 
     def build(self) -> tuple[NotifyRepository, Deliverer, Pipeline, NotifyService]:
         """Repository, deliverer, pipeline and use cases on the connected database (built on first use)."""
@@ -74,7 +76,8 @@ class NotifyParts:
             pipeline = Pipeline(repo, self.runtime.publisher, deliverer, s.policy(), clock=self.clock,
                                 topic_prefix=s.topic_prefix, counted=self._count)
             service = NotifyService(repo, pipeline, deliverer, double_opt_in=s.double_opt_in,
-                                    confirm_external=s.confirm_external_consents, clock=self.clock)
+                                    confirm_external=s.confirm_external_consents, clock=self.clock,
+                                    vault=self.vault)
             self._built = (repo, deliverer, pipeline, service)
         return self._built
 
@@ -107,6 +110,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
                                             settings.webhook_max_skew_s, suppress)),
     ]
     app = runtime.build_app(description=DESCRIPTION, extra_routes=routes)
+    app.on_startup(parts.vault.require)
     schedulers: list[Scheduler] = []
 
     @app.after_startup

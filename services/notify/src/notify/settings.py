@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from clientbase.settings import ServiceSettings
+from clientbase.settings import KeyVaultSettings, ServiceSettings
 
 from notify.domain import Policy
 
@@ -23,6 +23,7 @@ class Settings(ServiceSettings):
     topic_prefix: str = Field(
         "", description="Prefix for every topic notify reads and writes; empty in production, set for isolated tests.",
     )
+    keyvault: KeyVaultSettings = Field(default_factory=KeyVaultSettings)
     public_url: str = Field(
         "http://127.0.0.1:8003", description="Base URL of notify's HTTP routes as recipients reach them (links in mail).",
     )

@@ -14,6 +14,7 @@ from faststream.kafka import KafkaRouter
 from faststream.kafka.annotations import KafkaMessage
 
 from clientbase import topics
+from clientbase.crypto.vault import KeyVault
 from clientbase.kafka.reliability import Delivery
 from clientbase.runtime import ServiceRuntime
 from clientbase.topics import Topic
@@ -40,8 +41,8 @@ STEPS: tuple[tuple[Topic, Step], ...] = (
 INPUTS = tuple(topic for topic, _ in STEPS)
 
 
-def build_router(runtime: ServiceRuntime, settings: Settings) -> KafkaRouter:
-    """The rotation service's batch subscriber, bound to its runtime."""
+def build_router(runtime: ServiceRuntime, settings: Settings, vault: KeyVault | None = None) -> KafkaRouter:
+    """The rotation service's batch subscriber, bound to its runtime; `vault` opens sealed client names."""
     router = KafkaRouter()
     rules = settings.rules()
     prefix = settings.topic_prefix
@@ -50,7 +51,7 @@ def build_router(runtime: ServiceRuntime, settings: Settings) -> KafkaRouter:
     def batches() -> RotationBatches:
         service = RotationService(RotationRepository(runtime.db), publisher, rules)
         return RotationBatches(service, runtime.reads, sweep_batch_size=settings.sweep_batch_size,
-                               retry_batch_size=settings.unassigned_retry_batch_size)
+                               retry_batch_size=settings.unassigned_retry_batch_size, vault=vault)
 
     async def handle(batch: Sequence[Delivery]) -> None:
         """Hand each topic's part of the batch to its use case, in the order of STEPS."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from clientbase.settings import ServiceSettings
+from clientbase.settings import KeyVaultSettings, ServiceSettings
 
 from rotation.domain import Rules
 
@@ -51,6 +51,7 @@ class Settings(ServiceSettings):
     topic_prefix: str = Field(
         "", description="Prefix for every topic rotation reads and writes; empty in production, set for isolated tests.",
     )
+    keyvault: KeyVaultSettings = Field(default_factory=KeyVaultSettings)
     unassigned_retry_batch_size: int = Field(
         200, ge=1, description="When a roster change makes a manager available, the unassigned clients (oldest "
         "first) given first managers per round of one bulk read and one bulk write; rounds go on while all fit.",
