@@ -8,11 +8,13 @@ from clientbase import topics
 from clientbase.crypto.outbox import SealingPublisher
 from clientbase.crypto.vault import KeyVault
 from clientbase.crypto.wiring import runtime_vault
+from clientbase.retention import purge, schedule
 from clientbase.runtime import ServiceRuntime
 
 from intake.handlers import build_router
 from intake.lookup import lookup_api
 from intake.repository import INDEXES, IntakeRepository
+from intake.retention import retention_limits
 from intake.service import IntakeService
 from intake.settings import Settings
 from intake.webhooks import SignedWebhook
@@ -45,4 +47,6 @@ def create_app(settings: Settings | None = None) -> AsgiFastStream:
         extra_routes=[*webhooks, *lookup.mounts()],
     )
     app.on_startup(vault.require)
+    schedule(app, "intake-retention", lambda: purge(runtime.db, SERVICE, retention_limits(settings)),
+             settings.retention_every_s)
     return app

@@ -10,10 +10,12 @@ from collections.abc import Sequence
 from clientbase import topics
 from clientbase.crypto.wiring import runtime_vault
 from clientbase.logging import configure_logging
+from clientbase.retention import purge_once
 from clientbase.runtime import ServiceRuntime
 
 from intake.app import SERVICE, build_service
 from intake.repository import INDEXES
+from intake.retention import retention_limits
 from intake.settings import Settings
 from intake.shredding import forget
 
@@ -57,11 +59,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     forget_cmd = commands.add_parser("forget", help="Destroy clients' data keys: their sealed event fields become "
                                      "unreadable everywhere (crypto-shredding).")
     forget_cmd.add_argument("client_ids", nargs="+", metavar="CLIENT_ID")
+    commands.add_parser("purge", help="Delete quarantined inputs past INTAKE_QUARANTINE_RETENTION_DAYS once, "
+                        "and print how many went.")
     args = parser.parse_args(argv)
     settings = Settings()
     configure_logging(SERVICE, settings.logging)
     if args.command == "forget":
         counts = asyncio.run(forget_keys(settings, args.client_ids))
+    elif args.command == "purge":
+        counts = asyncio.run(purge_once(SERVICE, settings, retention_limits(settings)))
     else:
         counts = asyncio.run(replay(settings, args.topic, args.limit))
     print(json.dumps(counts))

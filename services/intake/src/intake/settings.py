@@ -36,6 +36,14 @@ class Settings(ServiceSettings):
         "", description="Prefix for every topic intake reads and writes; empty in production, set for isolated tests.",
     )
     keyvault: KeyVaultSettings = Field(default_factory=KeyVaultSettings)
+    quarantine_retention_days: int = Field(
+        90, ge=1, description="Days a rejected input's raw bytes stay in quarantine before the retention job deletes "
+        "them (released or not).",
+    )
+    retention_every_s: float = Field(
+        86400.0, ge=0, description="How often the in-process retention job runs; 0 turns it off (run "
+        "`clientbase-intake purge` from a scheduler instead).",
+    )
 
     def policy(self) -> IntakePolicy:
         """The rule configuration the pure domain needs."""

@@ -10,6 +10,7 @@ from prometheus_client import Counter
 
 from clientbase.crypto.wiring import runtime_vault
 from clientbase.events.envelope import utc_now
+from clientbase.retention import purge, schedule
 from clientbase.runtime import ServiceRuntime
 
 from notify.breaker import CircuitBreaker
@@ -19,6 +20,7 @@ from notify.mailer import Mailer
 from notify.pipeline import Pipeline
 from notify.providers import SmsGateway, SmsProvider, SmsRuStyle, TwilioStyle
 from notify.repository import INDEXES, NotifyRepository
+from notify.retention import retention_limits
 from notify.scheduler import Scheduler
 from notify.service import NotifyService
 from notify.settings import Settings
@@ -111,6 +113,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     ]
     app = runtime.build_app(description=DESCRIPTION, extra_routes=routes)
     app.on_startup(parts.vault.require)
+    schedule(app, "notify-retention", lambda: purge(runtime.db, SERVICE, retention_limits(settings)),
+             settings.retention_every_s)
     schedulers: list[Scheduler] = []
 
     @app.after_startup

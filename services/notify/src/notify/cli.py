@@ -1,8 +1,10 @@
-"""Command line of the notify service: `clientbase-notify sms-sink --port N` runs the local SMS sink."""
+"""Command line of the notify service: the local SMS sink, and one run of the retention job."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 from collections.abc import Sequence
 
 
@@ -13,7 +15,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     sink = commands.add_parser("sms-sink", help="Run the local SMS sink (Twilio Messages API, SMS.ru /sms/send).")
     sink.add_argument("--host", default="127.0.0.1")
     sink.add_argument("--port", type=int, default=8026)
+    commands.add_parser("purge", help="Delete finished requests past NOTIFY_DELIVERY_LOG_RETENTION_DAYS once, and "
+                        "print how many went.")
     args = parser.parse_args(argv)
+    if args.command == "purge":
+        from clientbase.logging import configure_logging
+        from clientbase.retention import purge_once
+
+        from notify.app import SERVICE
+        from notify.retention import retention_limits
+        from notify.settings import Settings
+
+        settings = Settings()
+        configure_logging(SERVICE, settings.logging)
+        print(json.dumps(asyncio.run(purge_once(SERVICE, settings, retention_limits(settings)))))
     if args.command == "sms-sink":
         import uvicorn
 

@@ -24,6 +24,14 @@ class Settings(ServiceSettings):
         "", description="Prefix for every topic notify reads and writes; empty in production, set for isolated tests.",
     )
     keyvault: KeyVaultSettings = Field(default_factory=KeyVaultSettings)
+    delivery_log_retention_days: int = Field(
+        365, ge=1, description="Days a finished request (its address, parameters and outcome: the delivery log) is "
+        "kept, counted from when notify first saw it, before the retention job deletes it.",
+    )
+    retention_every_s: float = Field(
+        86400.0, ge=0, description="How often the in-process retention job runs; 0 turns it off (run "
+        "`clientbase-notify purge` from a scheduler instead).",
+    )
     public_url: str = Field(
         "http://127.0.0.1:8003", description="Base URL of notify's HTTP routes as recipients reach them (links in mail).",
     )
