@@ -95,6 +95,11 @@ class KeyVault:
         keys.update(created)
         return keys
 
+    def evict(self, client_ids: Iterable[str]) -> None:
+        """Treat the clients' keys as destroyed in this process at once (its erasure handler calls it)."""
+        for client_id in client_ids:
+            self._cache[client_id] = (float("inf"), None)
+
     async def forget(self, client_ids: Iterable[str]) -> int:
         """Destroy the clients' data keys for good, leaving tombstones; return how many keys were destroyed."""
         ids = sorted(set(client_ids))
@@ -105,7 +110,6 @@ class KeyVault:
         result = await self._collection().update_many(
             {"_id": {"$in": ids}, "wrapped": {"$exists": True}},
             {"$unset": {"wrapped": "", "created_at": ""}, "$set": {"forgotten_at": now}})
-        for client_id in ids:
-            self._cache[client_id] = (float("inf"), None)
+        self.evict(ids)
         log.info("keyvault.keys_destroyed", clients=len(ids), destroyed=result.modified_count)
         return result.modified_count
