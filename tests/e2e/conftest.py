@@ -33,6 +33,11 @@ class RunningSystem:
         """The name a public topic has in this run: the run's own prefix keeps other tests' events out."""
         return self.prefix + name
 
+    def rotation_env(self) -> dict[str, str]:
+        """The environment of a rotation command line (a story's sweeps) run against this system."""
+        return {"ROTATION_DATABASE": self.databases["rotation"], "ROTATION_TOPIC_PREFIX": self.prefix,
+                "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap, "MONGO_URL": self.mongo_url, "LOG_LEVEL": "WARNING"}
+
 
 @pytest.fixture(scope="module")
 def system_env() -> dict[str, str]:

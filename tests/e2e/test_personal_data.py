@@ -63,11 +63,8 @@ class RecordingPlayer(Player):
 async def played(running_system: Any) -> tuple[Story, RecordingPlayer]:
     """A short story played to its end against the running system."""
     story = build_story(seed=23, persons=12, months=3, marketing_months=(1,), tag=uuid.uuid4().hex[:6])
-    rotation_env = {"ROTATION_DATABASE": running_system.databases["rotation"], "ROTATION_TOPIC_PREFIX":
-                    running_system.prefix, "KAFKA_BOOTSTRAP_SERVERS": running_system.kafka_bootstrap,
-                    "MONGO_URL": running_system.mongo_url, "LOG_LEVEL": "WARNING"}
     player = RecordingPlayer(story, running_system.kafka_bootstrap, prefix=running_system.prefix,
-                             groups=running_system.groups, rotation_env=rotation_env)
+                             groups=running_system.groups, rotation_env=running_system.rotation_env())
     await player.play()
     return story, player
 
@@ -173,10 +170,10 @@ async def test_snapshots_travel_sealed_and_a_destroyed_key_keeps_the_client_out_
     story, player = played
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(running_system.mongo_url, tz_aware=True)
     vault_db = running_system.keyvault_database
-    key = story.persons[next(k for k, p in story.persons.items() if p.email and player.client_of(k))]
-    forgotten = player.client_of(key.key)
-    kept = next(player.client_of(k) for k, p in story.persons.items() if p.key != key.key and player.client_of(k))
-    assert forgotten and kept
+    named = [p for p in story.persons.values() if p.email and player.client_of(p.key)]  # form leads: named
+    key, other = named[0], named[1]
+    forgotten, kept = player.client_of(key.key), player.client_of(other.key)
+    assert forgotten and kept and forgotten != kept
     mine = spellings(key.name) | spellings(key.e164) | spellings(key.email or "")
     try:
         records = await snapshots_on_topics(running_system)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -13,8 +11,8 @@ import structlog
 from pymongo.asynchronous.database import AsyncDatabase
 
 from clientbase.events.envelope import new_event_id, utc_now
-from clientbase.kafka.reliability import describe_error
 from clientbase.mongo import create_mongo_client
+from clientbase.periodic import Periodic
 from clientbase.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
@@ -58,37 +56,6 @@ async def purge_once(service: str, settings: ServiceSettings, limits: Sequence[L
         return await purge(client[settings.database], service, limits)
     finally:
         await client.close()
-
-
-class Periodic:
-    """Runs an async job now and then every interval in the background; a failing run is logged, the next retries."""
-
-    def __init__(self, name: str, job: Callable[[], Awaitable[object]], interval_s: float) -> None:
-        self.name, self.job, self.interval_s = name, job, interval_s
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        """Start the background loop."""
-        self._task = asyncio.create_task(self._loop(), name=self.name)
-
-    async def stop(self) -> None:
-        """Stop the background loop."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _loop(self) -> None:
-        """One run per interval."""
-        while True:
-            try:
-                await self.job()
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # noqa: BLE001 - the next run retries
-                log.warning("periodic.run_failed", job=self.name, error=describe_error(error))
-            await asyncio.sleep(self.interval_s)
 
 
 def schedule(app: Any, name: str, job: Callable[[], Awaitable[object]], interval_s: float) -> None:

@@ -13,7 +13,8 @@ from pymongo import AsyncMongoClient
 
 from clientbase.events.envelope import utc_now
 from clientbase.logging import configure_logging
-from clientbase.retention import RETENTION_RUNS, Periodic
+from clientbase.periodic import Periodic
+from clientbase.retention import RETENTION_RUNS
 
 import intake.cli
 import notify.cli
