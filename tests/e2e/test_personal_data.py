@@ -160,8 +160,9 @@ def v1_registration(client_id: str, name: str, phone: str) -> dict[str, Any]:
 async def scan(client: AsyncMongoClient[dict[str, Any]], database: str, values: set[str]) -> set[str]:
     """The values found anywhere in a database's documents."""
     db = client[database]
-    text = "\n".join(json.dumps(doc, default=str, ensure_ascii=False)
-                     for name in await db.list_collection_names() for doc in await db[name].find({}).to_list())
+    docs = [doc for name in await db.list_collection_names() for doc in await db[name].find({}).to_list()]
+    assert docs, f"{database} is empty: nothing was scanned"
+    text = "\n".join(json.dumps(doc, default=str, ensure_ascii=False) for doc in docs)
     return {value for value in values if value in text}
 
 
