@@ -59,3 +59,16 @@ def test_version_1_payloads_still_open_and_unknown_versions_are_refused() -> Non
     assert open_event(ClientRegistered, data, {}).name == "Иван Иванов"
     with pytest.raises(UnknownSchemaVersion):
         open_event(ClientRegistered, {**data, "schema_version": 3}, {})
+
+
+def test_metrics_records_the_same_fact_from_a_sealed_snapshot_without_any_key() -> None:
+    from clientbase import topics
+    from metrics.facts import fact_of, parse
+
+    v1 = registered_v1()
+    event = v1.model_copy(update={"confirmations": [c.confirmed_at for c in (*v1.phones, *v1.emails)]})
+    clear = parse(topics.CLIENTS_REGISTERED, v1.model_dump_json().encode())
+    sealed = parse(topics.CLIENTS_REGISTERED,
+                   seal_event(event, SealedClientRegistered, new_data_key()).model_dump_json().encode())
+    assert fact_of(sealed) == fact_of(clear)
+    assert sealed.name == ERASED and clear.name == "Иван Иванов"

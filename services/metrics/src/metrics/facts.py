@@ -41,8 +41,9 @@ CONSUMED: tuple[Topic, ...] = tuple(MODELS)
 
 def _lead(event: ClientSnapshot) -> dict[str, Any]:
     source = event.lead_source
-    confirmed = [event.last_confirmed_at, *(p.confirmed_at for p in event.phones),
-                 *(e.confirmed_at for e in event.emails)]
+    # a sealed snapshot carries its contacts' confirmation times in clear; a version 1 one only with the contacts
+    contacts = event.confirmations or [*(p.confirmed_at for p in event.phones), *(e.confirmed_at for e in event.emails)]
+    confirmed = [event.last_confirmed_at, *contacts]
     return {"client_id": event.client_id, "registered": isinstance(event, ClientRegistered),
             "channel": source.channel, "form_id": source.form_id, "utm_source": source.utm.get("source"),
             "utm_medium": source.utm.get("medium"), "utm_campaign": source.utm.get("campaign"),

@@ -104,6 +104,10 @@ class ClientSnapshot(Envelope):
     hot: bool = False
     missing_fields: list[str] = Field(default_factory=list, examples=[["region"]])
     last_confirmed_at: AwareDatetime | None = None
+    confirmations: list[AwareDatetime] = Field(
+        default_factory=list, description="When each phone, then each email was last confirmed, without the contact "
+        "points themselves: stays in clear when they are sealed, for the actual contact rate.",
+    )
     lead_event_id: str
     handled_by_manager_id: str | None = Field(None, description="Manager who answered the call, if any.")
 
