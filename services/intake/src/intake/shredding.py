@@ -29,8 +29,5 @@ async def merged_into(db: AsyncDatabase[dict[str, Any]], reads: KeyedReads, clie
 
 async def forget(vault: KeyVault, db: AsyncDatabase[dict[str, Any]], reads: KeyedReads,
                  client_ids: Iterable[str]) -> int:
-    """Destroy the data keys of the clients (merged ones included): their sealed event fields become unreadable.
-
-    Returns how many keys were destroyed. Erasing twice is harmless; a forgotten client never gets a key again.
-    """
+    """Destroy the data keys of the clients and of those merged into them; return how many keys were destroyed."""
     return await vault.forget(await merged_into(db, reads, client_ids))

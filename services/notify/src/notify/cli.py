@@ -7,6 +7,13 @@ import asyncio
 import json
 from collections.abc import Sequence
 
+from clientbase.logging import configure_logging
+from clientbase.retention import purge_once
+
+from notify.app import SERVICE
+from notify.retention import retention_limits
+from notify.settings import Settings
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command and run it."""
@@ -19,13 +26,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "print how many went.")
     args = parser.parse_args(argv)
     if args.command == "purge":
-        from clientbase.logging import configure_logging
-        from clientbase.retention import purge_once
-
-        from notify.app import SERVICE
-        from notify.retention import retention_limits
-        from notify.settings import Settings
-
         settings = Settings()
         configure_logging(SERVICE, settings.logging)
         print(json.dumps(asyncio.run(purge_once(SERVICE, settings, retention_limits(settings)))))
