@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from clientbase import topics
+from clientbase.segments import SegmentSettings
 from clientbase.settings import KafkaSettings, KeyVaultSettings, LoggingSettings, MongoSettings, ReliabilitySettings
 from clientbase.settings_doc import env_vars, markdown_table
 
@@ -27,7 +28,7 @@ def topics_table() -> str:
 
 def config_tables() -> str:
     """The shared variables, then each service's own."""
-    shared = [var for cls in (KafkaSettings, MongoSettings, ReliabilitySettings, LoggingSettings)
+    shared = [var for cls in (KafkaSettings, MongoSettings, ReliabilitySettings, LoggingSettings, SegmentSettings)
               for var in env_vars(cls)]
     parts = ["Shared by every service:", "", markdown_table(shared), "",
              "Key vault of sealed personal fields (intake, rotation and notify; metrics needs no keys):", "",

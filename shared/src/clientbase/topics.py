@@ -106,6 +106,22 @@ NOTIFICATIONS_OUTCOMES = Topic(
     "notifications.outcomes", 6, "client_id or manager_id", ("notify",), ("metrics",),
     "What happened to a notification request: sent, suppressed, deferred or failed.",
 )
+CLIENTS_SEGMENTED = Topic(
+    "clients.segmented", 6, "client_id", ("metrics",), ("notify",),
+    "A client's segment (temperature, VIP, activity, kind) changed, with the rule version and its inputs.",
+)
+CAMPAIGNS_REQUESTED = Topic(
+    "campaigns.requested", 3, "campaign_id", ("campaign tools", "notify CLI and HTTP"), ("notify",),
+    "Someone asks for a campaign: an audience by segment, a template per group, channel and schedule.",
+)
+CAMPAIGNS_COMPLETED = Topic(
+    "campaigns.completed", 3, "campaign_id", ("notify",), (),
+    "A campaign's final report: audience per group, sent, suppressed and failed by reason.",
+)
+CLIENTS_HOT_UNTOUCHED = Topic(
+    "clients.hot-untouched", 6, "client_id", ("rotation",), ("notify",),
+    "A hot client got no activity by its owner within N business minutes (level 1) or 2N (level 2).",
+)
 
 TOPICS: tuple[Topic, ...] = (
     LEADS_FORM_SUBMITTED,
@@ -128,6 +144,10 @@ TOPICS: tuple[Topic, ...] = (
     CLIENTS_REASSIGN_REFUSED,
     ROTATIONS_DEFERRED,
     NOTIFICATIONS_OUTCOMES,
+    CLIENTS_SEGMENTED,
+    CAMPAIGNS_REQUESTED,
+    CAMPAIGNS_COMPLETED,
+    CLIENTS_HOT_UNTOUCHED,
 )
 
 

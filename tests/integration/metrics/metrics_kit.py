@@ -16,6 +16,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from faststream import TestApp
 from pymongo import AsyncMongoClient
 
+from clientbase import topics
 from clientbase.settings import KafkaSettings, MongoSettings, ReliabilitySettings
 
 from history_gen import Produced
@@ -28,11 +29,11 @@ ZONE = "Europe/Sofia"
 
 
 async def create_prefixed_topics(bootstrap: str, prefix: str) -> None:
-    """The consumed topics under a prefix, keeping their events forever as the registry's event topics must."""
+    """The consumed and published topics under a prefix, keeping their events forever as the registry's event topics must."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        for topic in CONSUMED:
+        for topic in (*CONSUMED, topics.CLIENTS_SEGMENTED):
             for name, partitions in ((prefix + topic.name, topic.partitions), (prefix + topic.dlq, 1)):
                 try:
                     await admin.create_topics([NewTopic(name, partitions, 1, topic_configs={"retention.ms": "-1"})])

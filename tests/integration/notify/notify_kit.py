@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,7 +27,8 @@ from notify.sink import SmsSink
 
 INPUTS = (topics.NOTIFICATIONS_REQUESTED, topics.CONSENTS_CHANGED, topics.CLIENTS_REGISTERED,
           topics.CLIENTS_UPDATED, topics.CLIENTS_MERGED, topics.MANAGERS_CHANGED, topics.CLIENTS_ASSIGNED,
-          topics.HANDOVERS_OPENED, topics.HANDOVERS_OVERDUE)
+          topics.HANDOVERS_OPENED, topics.HANDOVERS_OVERDUE, topics.CLIENTS_SEGMENTED, topics.CAMPAIGNS_REQUESTED,
+          topics.CLIENTS_HOT_UNTOUCHED)
 TOKEN_SECRET = "test-token-key"
 WEBHOOK_SECRET = "test-webhook-key"
 
@@ -41,7 +43,8 @@ async def create_notify_topics(bootstrap: str, prefix: str) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        new = [NewTopic(prefix + t.name, 1, 1) for t in (*INPUTS, topics.NOTIFICATIONS_OUTCOMES)]
+        new = [NewTopic(prefix + t.name, 1, 1) for t in (*INPUTS, topics.NOTIFICATIONS_OUTCOMES,
+                                                         topics.CAMPAIGNS_COMPLETED)]
         new += [NewTopic(prefix + t.dlq, 1, 1) for t in INPUTS]
         await admin.create_topics(new)
     finally:
@@ -190,6 +193,19 @@ class Mailpit:
         """One message's headers."""
         async with httpx.AsyncClient() as http:
             return (await http.get(f"{self.url}/api/v1/message/{message_id}/headers")).json()
+
+
+@asynccontextmanager
+async def serving(app: Any, port: int) -> AsyncIterator[None]:
+    """Serve an ASGI app with uvicorn inside the test's event loop until the block ends."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    try:
+        await wait_for(lambda: _true(server.started), timeout_s=60)
+        yield
+    finally:
+        server.should_exit = True
+        await task
 
 
 class SinkServer:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -12,12 +11,11 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
-import uvicorn
 from pymongo import AsyncMongoClient
 
 from clientbase import topics
 from clientbase.events.envelope import derived_event_id
-from clientbase.events.outbound import ClientAssigned, HandoverOpened, HandoverOverdue
+from clientbase.events.outbound import ClientAssigned, HandoverOpened, HandoverOverdue, HotLeadUntouched
 from clientbase.stack.ports import free_ports
 from clientbase.testing.kafka_io import wait_for
 
@@ -27,7 +25,7 @@ from notify.tokens import issue
 
 from notify_kit import (
     WEBHOOK_SECRET, Mailpit, Outcomes, Producer, SinkServer, client_registered, consent, create_notify_topics,
-    new_prefix, notify_settings, request, unique_email, unique_phone,
+    new_prefix, notify_settings, request, serving, unique_email, unique_phone,
 )
 
 pytestmark = pytest.mark.integration
@@ -81,18 +79,12 @@ async def notify(stack_endpoints: Any, mail_endpoints: Any) -> AsyncIterator[Not
         mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack_endpoints.mongo_url, tz_aware=True)
         outcomes = Outcomes(stack_endpoints.kafka_bootstrap, prefix)
         await outcomes.start()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        task = asyncio.create_task(server.serve())
         try:
-            async def started() -> bool:
-                return server.started
-
-            await wait_for(started, timeout_s=60)
-            yield Notify(Producer(stack_endpoints.kafka_bootstrap, prefix), outcomes, Mailpit(mail_endpoints.mailpit_url),
-                         sink, mongo[settings.database], clock, f"http://127.0.0.1:{port}")
+            async with serving(app, port):
+                yield Notify(Producer(stack_endpoints.kafka_bootstrap, prefix), outcomes,
+                             Mailpit(mail_endpoints.mailpit_url), sink, mongo[settings.database], clock,
+                             f"http://127.0.0.1:{port}")
         finally:
-            server.should_exit = True
-            await task
             await outcomes.stop()
             await mongo.drop_database(settings.database)
             await mongo.close()
@@ -315,3 +307,30 @@ async def test_managers_hear_of_new_clients_handover_reminders_and_overdue_hando
     assert "Пётр Петров" in new_client and phone not in new_client and phone[-2:] in new_client
     [to_head] = await notify.mail.wait_for_messages(head_email)
     assert (await notify.mail.message(to_head["ID"]))["Subject"] == "Handover overdue: Пётр Петров"
+
+
+async def test_a_hot_lead_untouched_alerts_its_owner_then_the_heads_of_sales(notify: Notify) -> None:
+    client, owner, head = f"cl-{time.time_ns()}", f"m-{time.time_ns()}", f"h-{time.time_ns()}"
+    owner_email, head_email = unique_email("owner"), unique_email("head")
+    await notify.register(client, phones=[(unique_phone(), "mobile")], name="Олег Сидоров")
+    await notify.produce.send(topics.MANAGERS_CHANGED, [
+        {"event_id": f"mc-{owner}", "occurred_at": datetime.now(UTC).isoformat(), "manager_id": owner,
+         "name": "Owner", "email": owner_email, "grade": 1, "status": "active", "capacity": 10, "languages": ["en"]},
+        {"event_id": f"mc-{head}", "occurred_at": datetime.now(UTC).isoformat(), "manager_id": head,
+         "name": "Head", "email": head_email, "grade": 3, "status": "active", "capacity": 10, "languages": ["en"],
+         "is_head": True}])
+    hot_at = notify.clock() - timedelta(minutes=40)
+    levels = [HotLeadUntouched.create(source="rotation", correlation_id="hot", client_id=client, manager_id=owner,
+                                      level=level, hot_at=hot_at, business_minutes=minutes, threshold_minutes=15,
+                                      as_of=hot_at + timedelta(minutes=minutes))
+              for level, minutes in ((1, 16), (2, 31))]
+    await notify.produce.send(topics.CLIENTS_HOT_UNTOUCHED, [e.model_dump(mode="json") for e in levels], key=client)
+    for template, event, to in (("hot_lead_owner", levels[0], owner), ("hot_lead_head", levels[1], head)):
+        outcome = await notify.outcomes.final(derived_event_id("notify.alert", template, event.event_id, to))
+        assert (outcome["status"], outcome["manager_id"]) == ("sent", to)
+    [to_owner] = await notify.mail.wait_for_messages(owner_email)
+    assert (await notify.mail.message(to_owner["ID"]))["Subject"] == "Hot lead waiting: Олег Сидоров"
+    [to_head] = await notify.mail.wait_for_messages(head_email)
+    text = (await notify.mail.message(to_head["ID"]))["Text"]
+    assert "31 business minutes" in text and "Owner" in text
+    assert len(await notify.mail.messages_to(owner_email)) == 1

@@ -205,3 +205,10 @@ def test_initial_without_active_managers_is_deferred() -> None:
     standings = roster(mgr("a", status="on_leave"), mgr("b", status="departed"))
     choice = choose_initial(Client("c", None, 0, None), standings, RULES)
     assert choice.deferred and choice.deferral_reason == "no_active_manager"
+
+
+def test_a_vip_by_the_shared_rule_is_a_large_client() -> None:
+    regular = client(sales_count=10, first_sale_at=NOW - timedelta(days=400), last_sale_at=NOW - timedelta(days=5))
+    burst = client(sales_count=10, first_sale_at=NOW - timedelta(days=40), last_sale_at=NOW - timedelta(days=5))
+    assert is_large(regular, RULES)
+    assert not is_large(burst, RULES)

@@ -38,7 +38,7 @@ def test_ferretdb_on_postgresql_gets_the_url_without_the_password(tmp_path: Path
     command = local.ferretdb.command()
 
     assert command[command.index("-handler") + 1] == "postgresql"
-    assert command[command.index("-postgresql-url") + 1] == "postgres://postgres@127.0.0.1:15433/ferretdb"
+    assert command[command.index("-postgresql-url") + 1] == "postgres://postgres@127.0.0.1:15433/ferretdb?pool_max_conns=200"
     assert "s3cret" not in " ".join(command)
     assert local.endpoints.postgres_url == "postgres://postgres:s3cret@127.0.0.1:15433/ferretdb"
     assert str(local.ferretdb.data_dir) in command

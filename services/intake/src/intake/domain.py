@@ -84,6 +84,8 @@ class Lead:
     callback_requested: bool = False
     missed_inbound: bool = False
     manager_id: str | None = None
+    birthday: str | None = None
+    warnings: tuple[Reason, ...] = ()
 
     @property
     def country(self) -> str | None:

@@ -48,7 +48,8 @@ def snapshot_event(record: dict[str, Any], lead: Lead, registered: bool, name: N
         source=SOURCE, correlation_id=lead.lead_event_id, causation_id=lead.lead_event_id,
         event_id=derived_event_id(lead.lead_event_id, "client-snapshot"), occurred_at=lead.occurred_at,
         hot=lead.callback_requested or (lead.missed_inbound and registered),
-        lead_event_id=lead.lead_event_id, handled_by_manager_id=lead.manager_id, **view,
+        lead_event_id=lead.lead_event_id, handled_by_manager_id=lead.manager_id,
+        warnings=[{"code": w.code, "field": w.field, "message": w.message} for w in lead.warnings], **view,
     )
     return name(topic), event, view["client_id"]
 

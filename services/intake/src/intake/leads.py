@@ -8,6 +8,7 @@ from typing import Any
 
 from clientbase.events.inbound import CallReceived, FormSubmitted
 
+from intake.birthdays import normalize_birthday
 from intake.domain import Consent, IntakePolicy, Lead, Reason, Rejected
 from intake.normalize import (
     Phone,
@@ -60,6 +61,7 @@ def lead_from_form(form: FormSubmitted, policy: IntakePolicy) -> Lead:
     )
     utm = {k: v for k, v in form.utm.model_dump().items() if isinstance(v, str) and v}
     comment = clean_text(form.fields.comment, limit=2000) or ""
+    birthday, warning = normalize_birthday(fields.get("birthday"), form.occurred_at.date())
     lead = Lead(
         lead_event_id=form.event_id, occurred_at=form.occurred_at, source_ref=source_ref,
         source={"channel": "form", "form_id": form.form_id, "utm": utm},
@@ -69,6 +71,7 @@ def lead_from_form(form: FormSubmitted, policy: IntakePolicy) -> Lead:
         region=clean_text(form.fields.region), locale=clean_text(form.locale),
         language=language_from_locale(form.locale), consents=consents,
         callback_requested=form.form_id in policy.callback_form_ids or bool(CALLBACK_WORDS.search(comment)),
+        birthday=birthday, warnings=(warning,) if warning else (),
     )
     check_usable_contact(lead, {"fields.phone": form.fields.phone, "fields.email": form.fields.email})
     return lead

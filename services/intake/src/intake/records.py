@@ -19,7 +19,7 @@ from intake.domain import Lead
 from intake.normalize import name_key
 
 MAPS = ("phones", "emails", "names", "contacts", "sources", "consents")
-ATTRS = ("company", "position", "region", "locale", "language", "country")
+ATTRS = ("company", "position", "region", "locale", "language", "country", "birthday")
 MIN_FIELDS = frozenset({"first_seen_at", "created_at", "first_source"})
 MAX_FIELDS = frozenset({"last_seen_at", "confirmed_at", "last_confirmed_at", "is_company"})
 
@@ -148,6 +148,7 @@ def view_from_record(record: Mapping[str, Any]) -> dict[str, Any]:
             (p.get("country") for p in _by_first_seen(record.get("phones", {})) if p.get("country")), None),
         "locale": _latest(record, "locale"),
         "language": _latest(record, "language"),
+        "birthday": _latest(record, "birthday"),
         "consents": sorted(record.get("consents", {}).values(),
                            key=lambda c: (c["at"], c["channel"], c["address"], c["granted"])),
         "last_confirmed_at": record.get("last_confirmed_at"),

@@ -82,8 +82,8 @@ class ReadApi:
             await respond(send, 200, payload)
         return app
 
-    async def retention(self, query: dict[str, list[str]]) -> dict[str, Any]:
-        """GET /metrics/retention?period=…&from=…&to=…"""
+    def parse_periods(self, query: dict[str, list[str]]) -> tuple[Any, date, date]:
+        """The period kind and the from/to range, at most `max_periods` periods long."""
         period = (query.get("period") or [""])[0]
         if period not in PERIOD_KINDS:
             raise BadRequest("period", "one of week, month, quarter, year")
@@ -91,6 +91,11 @@ class ReadApi:
         if len(list(islice(period_starts(period, first, before), self.settings.max_periods + 1))) \
                 > self.settings.max_periods:
             raise BadRequest("to", f"more than {self.settings.max_periods} periods")
+        return period, first, before
+
+    async def retention(self, query: dict[str, list[str]]) -> dict[str, Any]:
+        """GET /metrics/retention?period=…&from=…&to=…"""
+        period, first, before = self.parse_periods(query)
         _, _, history = await self.reader().current()
         items = history.retention(period, first, before, self.zone, self.settings.rules())
         return {"period": period, "from": first.isoformat(), "to": before.isoformat(),

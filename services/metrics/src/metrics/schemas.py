@@ -102,6 +102,30 @@ class RangeResponse(BaseModel):
     items: list[dict[str, Any]]
 
 
+class SegmentItem(BaseModel):
+    """Clients per segment value at the end of one period (each client in its latest change before the end)."""
+
+    period: str
+    period_start: str
+    period_end: str
+    clients: int
+    vip: int
+    temperature: dict[str, int] = Field(description="cold, warm, hot")
+    activity: dict[str, int] = Field(description="active, passive, lost, none (never bought)")
+    kind: dict[str, int] = Field(description="person, company")
+    changes: int = Field(description="Segment changes judged in the period.")
+
+
+class SegmentsResponse(BaseModel):
+    """GET /metrics/segments."""
+
+    period: str
+    from_: str = Field(alias="from")
+    to: str
+    timezone: str
+    items: list[SegmentItem]
+
+
 def _query(name: str, description: str, required: bool = True, enum: list[str] | None = None) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "string", **({"enum": enum} if enum else {"format": "date"})}
     return {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
@@ -110,7 +134,8 @@ def _query(name: str, description: str, required: bool = True, enum: list[str] |
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document of the read API."""
     _, schemas = models_json_schema(
-        [(m, "serialization") for m in (RetentionResponse, RetentionItem, ManagerItem, SourceItem, RangeResponse)],
+        [(m, "serialization") for m in (RetentionResponse, RetentionItem, ManagerItem, SourceItem, RangeResponse,
+                                        SegmentsResponse)],
         ref_template="#/components/schemas/{model}",
     )
     dates = [_query("from", "First day (company time zone), YYYY-MM-DD."),
@@ -133,6 +158,9 @@ def openapi_document() -> dict[str, Any]:
             "/metrics/managers": get("Per-manager figures of [from, to); items are ManagerItem.", "RangeResponse",
                                      dates),
             "/metrics/sources": get("Per-source figures of [from, to); items are SourceItem.", "RangeResponse", dates),
+            "/metrics/segments": get("Segment counts at the end of each period starting in [from, to).",
+                                     "SegmentsResponse", [_query("period", "Period kind.", enum=[
+                                         "week", "month", "quarter", "year"]), *dates]),
         },
         "components": {"schemas": schemas.get("$defs", {}),
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},

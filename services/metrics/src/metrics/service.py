@@ -14,6 +14,7 @@ from clientbase.topics import topic_named
 from metrics.facts import facts_of, parse
 from metrics.repository import MetricsRepository
 from metrics.rollups import Refresher
+from metrics.segmenter import Segmenter
 
 log = structlog.get_logger(__name__)
 
@@ -21,8 +22,10 @@ log = structlog.get_logger(__name__)
 class MetricsService:
     """Turns batches of consumed events into facts of every writable generation."""
 
-    def __init__(self, repo: MetricsRepository, refresher: Refresher, topic_prefix: str = "", writer: str = "") -> None:
+    def __init__(self, repo: MetricsRepository, refresher: Refresher, topic_prefix: str = "", writer: str = "",
+                 segmenter: Segmenter | None = None) -> None:
         self.repo = repo
+        self.segmenter = segmenter
         self.writer = writer or str(uuid.uuid4())
         self.refresher = refresher
         self.topic_prefix = topic_prefix
@@ -41,3 +44,5 @@ class MetricsService:
         log.info("metrics.batch_recorded", events=len(events), generations=generations,
                  facts={name: len(docs) for name, docs in facts.items()})
         self.refresher.poke()
+        if self.segmenter is not None:
+            await self.segmenter.apply(events)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from clientbase.segments import SegmentSettings, Windows
 from clientbase.settings import ServiceSettings
 
 from metrics.definitions import Rules
@@ -57,6 +58,12 @@ class Settings(ServiceSettings):
     dashboard_secure_cookie: bool = Field(
         False, description="Mark the dashboard's session cookie Secure (set it when the dashboard is served over HTTPS).",
     )
+    segments: SegmentSettings = Field(default_factory=SegmentSettings)
+    segments_pass_interval_s: float = Field(
+        86400.0, gt=0, description="The segments pass (time alone ages hot signals and purchases) runs when the last "
+        "one is this old; `clientbase-metrics segments-pass` runs it at once.",
+    )
+    segments_page_size: int = Field(500, ge=1, description="Client states the segments pass judges per round trip.")
 
     @field_validator("timezone")
     @classmethod
@@ -72,6 +79,9 @@ class Settings(ServiceSettings):
     def assets_dir(self) -> Path:
         """Where the chart library is installed."""
         return self.dashboard_assets_dir or Path(__file__).resolve().parents[2] / "dashboard-assets" / "node_modules"
+    def windows(self) -> Windows:
+        """The activity windows the segments share with the figures."""
+        return Windows(active=timedelta(days=self.active_days), activity=timedelta(days=self.activity_window_days))
 
     def rules(self) -> Rules:
         """The configurable windows of the definitions."""

@@ -14,6 +14,11 @@ from clientbase.retention import purge, schedule
 from clientbase.runtime import ServiceRuntime
 
 from notify.breaker import CircuitBreaker
+from notify.campaigns.birthdays import BirthdayGreeter
+from notify.campaigns.handlers import build_campaign_router
+from notify.campaigns.store import CAMPAIGN_INDEXES
+from notify.campaigns.web import CampaignEndpoint, publish_campaign
+from notify.campaigns.wiring import CampaignParts
 from notify.delivery import Deliverer, DeliveryConfig
 from notify.handlers import build_router
 from notify.mailer import Mailer
@@ -95,9 +100,15 @@ class NotifyParts:
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = utc_now) -> AsgiFastStream:
     """Build the notify app; nothing connects until it starts."""
     settings = settings or Settings()
-    runtime = ServiceRuntime(SERVICE, settings, indexes=INDEXES)
+    runtime = ServiceRuntime(SERVICE, settings, indexes=(*INDEXES, *CAMPAIGN_INDEXES))
     parts = NotifyParts(runtime, settings, clock)
-    runtime.include([build_router(runtime, lambda: parts.build()[3], prefix=settings.topic_prefix)])
+    campaigns = CampaignParts(runtime, lambda: (parts.build()[0], parts.build()[2]), clock=clock,
+                              topic_prefix=settings.topic_prefix, page_size=settings.campaign_page_size,
+                              birthdays=lambda pipeline: BirthdayGreeter(
+                                  runtime.db, pipeline, settings.policy(), audience=settings.birthday_audience,
+                                  template=settings.birthday_template, channel=settings.birthday_channel, clock=clock))
+    runtime.include([build_router(runtime, lambda: parts.build()[3], prefix=settings.topic_prefix),
+                     build_campaign_router(runtime, campaigns.service, prefix=settings.topic_prefix)])
     repo = lambda: parts.build()[0]  # noqa: E731 - resolved per request, after startup
 
     async def suppress(*args: object, **kwargs: object) -> None:
@@ -110,6 +121,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
                                      suppress)),
         ("/webhooks/sms-status", SmsWebhook("status", repo, _secret(settings.webhook_secret),
                                             settings.webhook_max_skew_s, suppress)),
+        ("/campaigns", CampaignEndpoint(campaigns.runner, lambda c: publish_campaign(runtime.broker,
+                                        settings.topic_prefix, c), _secret(settings.campaign_token))),
     ]
     app = runtime.build_app(description=DESCRIPTION, extra_routes=routes)
     app.on_startup(parts.vault.require)
@@ -124,11 +137,13 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
                               lease_s=settings.send_lease_s, clock=clock)
         scheduler.start()
         schedulers.append(scheduler)
+        await campaigns.watch(settings.scheduler_interval_s, settings.birthday_interval_s)
 
     @app.on_shutdown
     async def stop_scheduler() -> None:
         while schedulers:
             await schedulers.pop().stop()
+        await campaigns.stop()
         parts.reset()
 
     return app

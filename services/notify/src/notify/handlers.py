@@ -58,4 +58,9 @@ def build_router(runtime: ServiceRuntime, service: Callable[[], NotifyService], 
         """A handover deadline passed: tell the head of sales."""
         await runtime.handle_batch(msg, lambda batch: service().handle_handovers_overdue(batch))
 
+    @router.subscriber(prefix + topics.CLIENTS_HOT_UNTOUCHED.name, **options)
+    async def on_hot_leads_untouched(msg: KafkaMessage) -> None:
+        """A hot lead waits: alert its owner (level 1), then the head of sales (level 2)."""
+        await runtime.handle_batch(msg, lambda batch: service().handle_hot_leads(batch))
+
     return router

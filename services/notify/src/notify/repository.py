@@ -11,7 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from clientbase.mongo import IndexSpec
 from clientbase.mongo_reads import KeyedReads
-from clientbase.mongo_writes import insert_new
+from clientbase.mongo_writes import bulk_update, insert_new, update_chunk
 
 CLIENTS = "clients"
 MANAGERS = "managers"
@@ -101,7 +101,8 @@ class NotifyRepository:
     async def update_requests(self, updates: Sequence[tuple[Doc, Doc]]) -> None:
         """Apply guarded `$set`s to request documents in one command."""
         if updates:
-            await self.db[REQUESTS].bulk_write([UpdateOne(f, {"$set": s}) for f, s in updates], ordered=False)
+            await bulk_update(self.db[REQUESTS], [UpdateOne(f, {"$set": s}) for f, s in updates],
+                              update_chunk(self.reads.strategy))
 
     async def update_request(self, guard: Doc, changes: Doc) -> bool:
         """One guarded `$set` on a request document; whether it matched."""
@@ -118,4 +119,4 @@ class NotifyRepository:
         if not docs:
             return
         ops = [UpdateOne({"_id": d["_id"]}, {"$set": d}, upsert=True) for d in docs]
-        await self.db[collection].bulk_write(ops, ordered=False)
+        await bulk_update(self.db[collection], ops, update_chunk(self.reads.strategy))

@@ -12,10 +12,13 @@ from clientbase.crypto.reader import open_batch
 from clientbase.crypto.vault import KeyVault
 from clientbase.events.envelope import derived_event_id
 from clientbase.events.inbound import ConsentChanged, ManagerChanged, NotificationRequested
-from clientbase.events.outbound import ClientAssigned, ClientMerged, ClientSnapshot, HandoverOpened, HandoverOverdue
+from clientbase.events.outbound import (
+    ClientAssigned, ClientMerged, ClientSnapshot, HandoverOpened, HandoverOverdue, HotLeadUntouched,
+)
 from clientbase.kafka.reliability import Delivery
 from clientbase.masking import mask_email, mask_phone
 
+from notify.campaigns.birthdays import birthday_fields
 from notify.delivery import Deliverer
 from notify.domain import Request
 from notify.ledger import entry, normalize_address
@@ -48,7 +51,8 @@ class NotifyService:
         docs = {s.client_id: {
             "_id": s.client_id, "snapshot": True, "name": s.name, "locale": s.locale, "language": s.language,
             "region": s.region, "country": s.country, "phones": [{"e164": p.e164, "type": p.type} for p in s.phones],
-            "emails": [e.address for e in s.emails], "updated_at": s.occurred_at} for s in snapshots}
+            "emails": [e.address for e in s.emails], "updated_at": s.occurred_at,
+            **birthday_fields(s.birthday)} for s in snapshots}
         await self.repo.upsert_snapshots(CLIENTS, list(docs.values()))
         entries, owners = [], {}
         for s in snapshots:
@@ -142,6 +146,23 @@ class NotifyService:
                 requests.append(self._alert(e, "handover_overdue", head, {
                     "client_name": _name(clients.get(e.client_id)), "deadline": _when(e.deadline),
                     "manager_name": (managers.get(e.manager_id) or {}).get("name") or e.manager_id}))
+        await self.pipeline.submit(requests)
+
+    async def handle_hot_leads(self, batch: Sequence[Delivery]) -> None:
+        """A hot lead untouched in time: level 1 alerts its owner (`hot_lead_owner`), level 2 the heads of sales
+        (`hot_lead_head`)."""
+        events = [HotLeadUntouched.model_validate_json(d.body) for d in batch]
+        clients, managers = await self.repo.recipients({e.client_id for e in events}, {e.manager_id for e in events})
+        heads = await self.repo.heads_of_sales() if any(e.level == 2 for e in events) else []
+        requests = []
+        for e in events:
+            params = {"client_name": _name(clients.get(e.client_id)),
+                      "contacts": _masked_contacts(clients.get(e.client_id)), "hot_since": _when(e.hot_at),
+                      "minutes": e.business_minutes,
+                      "manager_name": (managers.get(e.manager_id) or {}).get("name") or e.manager_id}
+            targets = [e.manager_id] if e.level == 1 else [h["_id"] for h in heads]
+            requests += [self._alert(e, "hot_lead_owner" if e.level == 1 else "hot_lead_head", m, params)
+                         for m in targets]
         await self.pipeline.submit(requests)
 
     def _alert(self, event: Any, template: str, manager_id: str, params: Doc,

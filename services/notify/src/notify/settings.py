@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from clientbase.events.inbound import Audience
 from clientbase.settings import KeyVaultSettings, ServiceSettings
 
 from notify.domain import Policy
@@ -98,6 +99,23 @@ class Settings(ServiceSettings):
     twilio_auth_token: SecretStr | None = Field(None, description="Auth token of the Twilio-style provider.")
     smsru_url: str = Field("http://127.0.0.1:8026", description="Base URL of the SMS.ru-style API.")
     smsru_api_id: SecretStr | None = Field(None, description="api_id of the SMS.ru-style provider.")
+
+    campaign_token: SecretStr | None = Field(
+        None, description="Bearer token of POST/GET /campaigns; without it the route answers 503.",
+    )
+    campaign_page_size: int = Field(200, ge=1, description="Audience clients a campaign expands per round of bulk "
+                                    "reads and writes.")
+
+    birthday_audience: Audience = Field(
+        default_factory=lambda: Audience(vip=True), description='Who the daily birthday campaign greets (JSON '
+        'segment filter, e.g. {"vip": true}).',
+    )
+    birthday_template: str = Field("birthday_greeting", description="Template of the birthday greeting.")
+    birthday_channel: Literal["email", "sms"] = Field("email", description="Channel of the birthday greeting.")
+    birthday_interval_s: float = Field(
+        3600.0, gt=0, description="How often the birthday campaign looks for clients whose local day is their "
+        "birthday (each greeted once a year).",
+    )
 
     def policy(self) -> Policy:
         """The rule configuration the pure domain needs."""

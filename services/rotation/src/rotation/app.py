@@ -8,6 +8,7 @@ from clientbase.crypto.wiring import runtime_vault
 from clientbase.runtime import ServiceRuntime
 
 from rotation.handlers import build_router
+from rotation.hot import HotWatch, hot_leads
 from rotation.ownership_api import ownership_api
 from rotation.plan_api import plan_api
 from rotation.repository import INDEXES, RotationRepository
@@ -31,4 +32,7 @@ def create_app(settings: Settings | None = None) -> AsgiFastStream:
     app = runtime.build_app(description="Owns who owns each client: assignment, inactivity sweep, fair reassignment, "
                             "handover deadlines.", extra_routes=[*api.mounts(), *plan_api(settings, runtime).mounts()])
     app.on_startup(vault.require)
+    watch = HotWatch(lambda: hot_leads(runtime, settings), settings.hot_check_interval_s)
+    app.after_startup(watch.start)
+    app.on_shutdown(watch.stop)
     return app

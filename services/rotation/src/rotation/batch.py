@@ -22,9 +22,10 @@ from clientbase.events.inbound import ActivityRecorded, ManagerChanged, Reassign
 from clientbase.events.outbound import ClientInactive, ClientMerged, ClientRegistered, ClientUpdated, SaleAttributed
 from clientbase.kafka.reliability import Delivery
 from clientbase.mongo_reads import KeyedReads
+from clientbase.mongo_writes import guarded_updates, update_chunk
 from clientbase.topics import Topic
 
-from rotation.bulk import count_ops, guarded_updates, insert_once, update_chunk
+from rotation.bulk import count_ops, insert_once
 from rotation.domain import ConcurrentChange
 from rotation.fold import SALE_DEFAULTS, ClientFold, Effect
 from rotation.outcomes import Count, Publication, deferral, finished, refusal

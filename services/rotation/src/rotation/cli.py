@@ -13,6 +13,8 @@ from typing import Any, TextIO
 
 from clientbase.kafka.publishing import PrefixedPublisher
 from clientbase.logging import configure_logging
+from clientbase.runtime import ServiceRuntime
+from rotation.hot import hot_leads
 from rotation.repository import RotationRepository
 from rotation.app import SERVICE, build_runtime
 from rotation.domain import parse_moment
@@ -32,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--json", action="store_true", help="print JSON instead of a table")
     overdue = commands.add_parser("overdue", help="only escalate handovers past their deadline")
     overdue.add_argument("--as-of", type=parse_moment, default=None)
+    hot = commands.add_parser("hot-check", help="publish clients.hot-untouched for hot clients their owners have not "
+                              "worked with in time (the service runs it every ROTATION_HOT_CHECK_INTERVAL_S)")
+    hot.add_argument("--as-of", type=parse_moment, default=None, help="the check's clock (default: now)")
     history = commands.add_parser("history", help="every assignment of a client, with reason and inputs")
     history.add_argument("client_id")
     history.add_argument("--json", action="store_true", help="print JSON instead of lines")
@@ -39,8 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 @asynccontextmanager
-async def connected(settings: Settings, *, kafka: bool) -> AsyncIterator[Sweeper]:
-    """A sweeper on the service's database, with a started Kafka producer when publishing."""
+async def connected(settings: Settings, *, kafka: bool) -> AsyncIterator[tuple[Sweeper, ServiceRuntime]]:
+    """A sweeper on the service's database (and its runtime), with a started Kafka producer when publishing."""
     runtime = build_runtime(settings)
     await runtime.connect()
     try:
@@ -48,7 +53,7 @@ async def connected(settings: Settings, *, kafka: bool) -> AsyncIterator[Sweeper
             await runtime.broker.start()
         service = RotationService(RotationRepository(runtime.db),
                                   PrefixedPublisher(runtime.publisher, settings.topic_prefix), settings.rules())
-        yield Sweeper(service, settings.sweep_batch_size)
+        yield Sweeper(service, settings.sweep_batch_size), runtime
     finally:
         if kafka:
             await runtime.broker.stop()
@@ -86,9 +91,11 @@ async def run(argv: Sequence[str], settings: Settings | None = None, out: TextIO
     args = build_parser().parse_args(list(argv))
     settings = settings or Settings()
     as_of = getattr(args, "as_of", None) or datetime.now(UTC)
-    publishes = args.command in {"sweep", "overdue"}
-    async with connected(settings, kafka=publishes) as sweeper:
-        if args.command == "sweep":
+    publishes = args.command in {"sweep", "overdue", "hot-check"}
+    async with connected(settings, kafka=publishes) as (sweeper, runtime):
+        if args.command == "hot-check":
+            print(json.dumps(await hot_leads(runtime, settings).check(as_of)), file=out)
+        elif args.command == "sweep":
             report = await sweeper.sweep(as_of, apply=True)
             print(f"emitted {report.emitted} inactive, escalated {report.overdue} overdue handover(s), "
                   f"retried {report.unassigned_retried} unassigned", file=out)

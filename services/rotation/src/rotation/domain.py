@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from clientbase.segments import VipRule
+
+
 def parse_moment(text: str) -> datetime:
     """An ISO date or datetime; a date means its midnight UTC, a naive time is taken as UTC."""
     moment = datetime.fromisoformat(text)
@@ -96,7 +99,7 @@ class Rules:
     handover_days: int = 14
     no_return_window: int = 3
     large_client_revenue: float = 1_000_000.0
-    vip_min_sales: int = 10
+    vip: VipRule = VipRule()
     large_max_grade_step: int = 1
     rule_version: str = "rotation-2026.1"
 

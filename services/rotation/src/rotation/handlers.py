@@ -9,34 +9,66 @@ managers and the clients they can take that arrive together are matched without 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
 from faststream.kafka import KafkaRouter
 from faststream.kafka.annotations import KafkaMessage
 
 from clientbase import topics
 from clientbase.crypto.vault import KeyVault
+from clientbase.events.outbound import ClientRegistered, ClientUpdated
+from clientbase.kafka.publishing import PrefixedPublisher
 from clientbase.kafka.reliability import Delivery
 from clientbase.runtime import ServiceRuntime
 from clientbase.topics import Topic
 
 from rotation.batch import RotationBatches
-from clientbase.kafka.publishing import PrefixedPublisher
+from rotation.hot import HotLeads, hot_leads
 from rotation.repository import RotationRepository
 from rotation.service import RotationService
 from rotation.settings import Settings
 
-Step = Callable[[RotationBatches, Sequence[Delivery]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class UseCases:
+    """What one polled batch is handed to: rotation's batch use cases and the hot-lead watch."""
+
+    rotation: RotationBatches
+    hot: HotLeads
+
+
+Step = Callable[[UseCases, Sequence[Delivery]], Awaitable[None]]
+
+
+async def _registered(u: UseCases, batch: Sequence[Delivery]) -> None:
+    """New clients get their first managers; a hot one starts the hot-lead clock."""
+    await u.rotation.client_events(topics.CLIENTS_REGISTERED, batch)
+    await u.hot.signals(ClientRegistered, batch)
+
+
+async def _updated(u: UseCases, batch: Sequence[Delivery]) -> None:
+    """Refresh the fields matching uses; a new hot signal starts the clock again."""
+    await u.rotation.client_events(topics.CLIENTS_UPDATED, batch)
+    await u.hot.signals(ClientUpdated, batch)
+
+
+async def _activities(u: UseCases, batch: Sequence[Delivery]) -> None:
+    """Track activity, close handovers on a report, and note who touched a hot client."""
+    await u.rotation.activities(batch)
+    await u.hot.activities(batch)
+
 
 # Handling order inside one polled batch: who can take clients, then the clients, then what happened to them.
 STEPS: tuple[tuple[Topic, Step], ...] = (
-    (topics.MANAGERS_CHANGED, lambda b, batch: b.roster(batch)),
-    (topics.CLIENTS_REGISTERED, lambda b, batch: b.client_events(topics.CLIENTS_REGISTERED, batch)),
-    (topics.CLIENTS_UPDATED, lambda b, batch: b.client_events(topics.CLIENTS_UPDATED, batch)),
-    (topics.CLIENTS_MERGED, lambda b, batch: b.client_events(topics.CLIENTS_MERGED, batch)),
-    (topics.SALES_ATTRIBUTED, lambda b, batch: b.sales(batch)),
-    (topics.ACTIVITIES_RECORDED, lambda b, batch: b.activities(batch)),
-    (topics.CLIENTS_INACTIVE, lambda b, batch: b.inactive(batch)),
-    (topics.CLIENTS_REASSIGN_REQUESTED, lambda b, batch: b.reassign(batch)),
+    (topics.MANAGERS_CHANGED, lambda u, batch: u.rotation.roster(batch)),
+    (topics.CLIENTS_REGISTERED, _registered),
+    (topics.CLIENTS_UPDATED, _updated),
+    (topics.CLIENTS_MERGED, lambda u, batch: u.rotation.client_events(topics.CLIENTS_MERGED, batch)),
+    (topics.SALES_ATTRIBUTED, lambda u, batch: u.rotation.sales(batch)),
+    (topics.ACTIVITIES_RECORDED, _activities),
+    (topics.CLIENTS_INACTIVE, lambda u, batch: u.rotation.inactive(batch)),
+    (topics.CLIENTS_REASSIGN_REQUESTED, lambda u, batch: u.rotation.reassign(batch)),
 )
 INPUTS = tuple(topic for topic, _ in STEPS)
 
@@ -48,17 +80,18 @@ def build_router(runtime: ServiceRuntime, settings: Settings, vault: KeyVault | 
     prefix = settings.topic_prefix
     publisher = PrefixedPublisher(runtime.publisher, prefix)
 
-    def batches() -> RotationBatches:
+    def use_cases() -> UseCases:
         service = RotationService(RotationRepository(runtime.db), publisher, rules)
-        return RotationBatches(service, runtime.reads, sweep_batch_size=settings.sweep_batch_size,
-                               retry_batch_size=settings.unassigned_retry_batch_size, vault=vault)
+        return UseCases(RotationBatches(service, runtime.reads, sweep_batch_size=settings.sweep_batch_size,
+                                        retry_batch_size=settings.unassigned_retry_batch_size, vault=vault),
+                        hot_leads(runtime, settings))
 
     async def handle(batch: Sequence[Delivery]) -> None:
         """Hand each topic's part of the batch to its use case, in the order of STEPS."""
         parts: dict[str, list[Delivery]] = {}
         for delivery in batch:
             parts.setdefault(delivery.topic.removeprefix(prefix), []).append(delivery)
-        handler = batches()
+        handler = use_cases()
         for topic, step in STEPS:
             if part := parts.get(topic.name):
                 await step(handler, part)

@@ -30,9 +30,13 @@ def inactivity_trigger(client: Client, as_of: datetime, rules: Rules) -> Trigger
 
 
 def is_large(client: Client, rules: Rules) -> bool:
-    """A large client is a company above the revenue threshold, or a VIP who bought many times."""
+    """A large client is a company above the revenue threshold, or a VIP by the shared rule's purchase count and span.
+
+    Rotation counts the client's sales and knows their first and last instants; the average-order branch of the VIP
+    rule needs the company's average, which metrics judges (`clients.segmented`).
+    """
     big_company = client.kind == "company" and client.revenue >= rules.large_client_revenue
-    return big_company or client.sales_count >= rules.vip_min_sales
+    return big_company or rules.vip.by_purchases(client.sales_count, client.first_sale_at, client.last_sale_at)
 
 
 def allowed_grades(current_grade: int, large: bool, rules: Rules) -> tuple[int, ...]:

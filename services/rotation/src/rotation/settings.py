@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import time
+
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from clientbase.segments import SegmentSettings
 from clientbase.settings import KeyVaultSettings, ServiceSettings
 
+from rotation.business_time import BusinessHours
 from rotation.domain import Rules
+from rotation.hot_rules import HotRules
 
 
 class Settings(ServiceSettings):
@@ -37,9 +42,7 @@ class Settings(ServiceSettings):
         1_000_000.0, ge=0, description="Grade rule: a company with at least this total revenue is a large "
         "client and may go to a manager of a higher grade.",
     )
-    vip_min_sales: int = Field(
-        10, ge=1, description="Grade rule: a client with at least this many sales is a VIP, treated as large.",
-    )
+    segments: SegmentSettings = Field(default_factory=SegmentSettings)
     large_max_grade_step: int = Field(
         1, ge=0, description="Grade rule: how many grades above the current owner's a large client may go; "
         "ordinary clients always stay in the same grade.",
@@ -62,12 +65,29 @@ class Settings(ServiceSettings):
         "comma-separated, each optionally with scopes after a colon joined by `+` (e.g. `tokA:pii,tokB`). The API "
         "answers 503 while unset.",
     )
+    hot_minutes: int = Field(
+        15, ge=1, description="Hot leads: a hot client untouched by its owner for this many business minutes alerts "
+        "the owner (clients.hot-untouched level 1); twice as many alert the head of sales (level 2).",
+    )
+    business_opens: time = Field(time(9, 0), description="Business hours (Monday to Friday) open, owner's local time.")
+    business_closes: time = Field(time(18, 0), description="Business hours close, owner's local time.")
+    timezone: str = Field("Europe/Moscow", description="Company time zone: business hours of owners whose regions "
+                          "have no zone below.")
+    region_timezones: dict[str, str] = Field(
+        default_factory=dict, description='Zone of a manager region (JSON, e.g. {"RU-SVE": "Asia/Yekaterinburg"}).',
+    )
+    hot_check_interval_s: float = Field(60.0, gt=0, description="How often the service looks for untouched hot leads.")
+
+    def hot_rules(self) -> HotRules:
+        """The hot-lead rule from this configuration."""
+        return HotRules(self.hot_minutes, BusinessHours(self.business_opens, self.business_closes), self.timezone,
+                        {k.strip().casefold(): v for k, v in self.region_timezones.items()})
 
     def rules(self) -> Rules:
         """The policy's rules from this configuration."""
         return Rules(
             no_first_sale_days=self.no_first_sale_days, no_repeat_sale_days=self.no_repeat_sale_days,
             handover_days=self.handover_days, no_return_window=self.no_return_window,
-            large_client_revenue=self.large_client_revenue, vip_min_sales=self.vip_min_sales,
+            large_client_revenue=self.large_client_revenue, vip=self.segments.vip_rule(),
             large_max_grade_step=self.large_max_grade_step, rule_version=self.rule_version,
         )

@@ -28,6 +28,10 @@ MODEL_BY_TOPIC: dict[str, type[BaseModel]] = {
     topics.CLIENTS_REASSIGN_REFUSED.name: outbound.ReassignRefused,
     topics.ROTATIONS_DEFERRED.name: outbound.RotationDeferred,
     topics.NOTIFICATIONS_OUTCOMES.name: outbound.NotificationOutcome,
+    topics.CLIENTS_SEGMENTED.name: outbound.ClientSegmented,
+    topics.CAMPAIGNS_REQUESTED.name: inbound.CampaignRequested,
+    topics.CAMPAIGNS_COMPLETED.name: outbound.CampaignCompleted,
+    topics.CLIENTS_HOT_UNTOUCHED.name: outbound.HotLeadUntouched,
 }
 
 

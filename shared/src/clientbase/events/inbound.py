@@ -39,6 +39,8 @@ class FormFields(_Part):
     position: str | None = Field(None, examples=["Директор по закупкам"])
     region: str | None = Field(None, examples=["Москва"])
     comment: str | None = None
+    birthday: str | None = Field(None, description="Birth date as typed (YYYY-MM-DD or DD.MM.YYYY); an invalid one "
+                                 "is dropped with a warning on the client event.", examples=["14.03.1985"])
     website: str | None = Field(None, description="Honeypot: hidden from people, filled only by bots.")
 
 
@@ -179,3 +181,46 @@ class ReassignRequested(InboundEvent):
                               examples=["m-head-1"])
     reason_text: str | None = Field(None, max_length=2000, description="Why, in the requester's words.",
                                     examples=["Клиент просит менеджера, говорящего по-болгарски"])
+
+
+CampaignGroup = Literal["potential_person", "potential_company", "current_person", "current_company"]
+
+
+class Audience(_Part):
+    """Which clients a campaign addresses: every given filter must match (a list means any of its values)."""
+
+    temperature: list[Literal["cold", "warm", "hot"]] | None = None
+    vip: bool | None = None
+    activity: list[Literal["active", "passive", "lost", "none"]] | None = Field(
+        None, description="`none` selects clients who never bought.")
+    kind: list[Literal["person", "company"]] | None = None
+    region: list[str] | None = None
+    language: list[str] | None = None
+    source: list[str] | None = Field(None, description="Channels of the client's first lead (form, call, import, "
+                                     "manual).")
+
+
+class CampaignSchedule(_Part):
+    """When a campaign's messages may go: from `at` (default now), spread evenly until `until` when given."""
+
+    at: AwareDatetime | None = None
+    until: AwareDatetime | None = None
+
+
+class CampaignRequested(InboundEvent):
+    """Someone asks for a campaign: an audience by segment, a template per group, a channel and a schedule."""
+
+    EVENT_TYPE = "CampaignRequested"
+
+    campaign_id: str = Field(min_length=1, max_length=200, examples=["spring-2027"])
+    audience: Audience = Field(default_factory=Audience)
+    templates: dict[CampaignGroup, str] = Field(
+        min_length=1, description="Template per group (potential = never bought, current = bought; × person / "
+        "company); clients of a group without a template are not addressed.",
+        examples=[{"potential_person": "campaign_potential_person", "current_company": "campaign_current_company"}],
+    )
+    channel: Channel
+    category: Literal["marketing"] = "marketing"
+    params: dict[str, Any] = Field(default_factory=dict, description="Template variables shared by every message.")
+    schedule: CampaignSchedule = Field(default_factory=CampaignSchedule)
+    dry_run: bool = Field(False, description="Only count per group and per suppression reason; send nothing.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -80,11 +80,19 @@ class ContactPerson(_Part):
     archived: bool = False
 
 
+class LeadWarning(_Part):
+    """Something in a lead was dropped while the lead itself was used, machine-readable."""
+
+    code: Literal["invalid_birthday"]
+    field: str | None = Field(None, examples=["fields.birthday"])
+    message: str = Field(examples=["not a plausible birth date"])
+
+
 class ClientSnapshot(Envelope):
     """A client record as intake knows it after a lead (schema version 1: personal fields in clear)."""
 
     PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = (
-        "name", "phones", "emails", "company", "position", "contacts", "consents",
+        "name", "phones", "emails", "company", "position", "contacts", "consents", "birthday",
     )
 
     client_id: str = Field(examples=["cl-5f0c3b9e"])
@@ -110,6 +118,8 @@ class ClientSnapshot(Envelope):
     )
     lead_event_id: str
     handled_by_manager_id: str | None = Field(None, description="Manager who answered the call, if any.")
+    birthday: date | None = Field(None, description="Birth date from a form (`fields.birthday`), normalized.")
+    warnings: list[LeadWarning] = Field(default_factory=list, description="What this lead carried that was dropped.")
 
 
 class ClientRegistered(ClientSnapshot):
@@ -280,3 +290,59 @@ class ReassignRefused(Envelope):
     requested_by: str
     reason: ReassignRefusal = Field(examples=["manager_departed"])
     detail: dict[str, Any] = Field(default_factory=dict, description="The figures behind the refusal.")
+
+
+class Segment(_Part):
+    """A client's segment (DESIGN §2.1): temperature, the VIP flag, activity and kind."""
+
+    temperature: Literal["cold", "warm", "hot"] = Field(examples=["warm"])
+    vip: bool = False
+    activity: Literal["active", "passive", "lost"] | None = Field(
+        None, description="null for a client who never bought.", examples=["active"],
+    )
+    kind: Literal["person", "company"] = "person"
+
+
+class ClientSegmented(Envelope):
+    """A client's segment changed; published only on a change, with the rule version and the inputs."""
+
+    EVENT_TYPE = "ClientSegmented"
+
+    client_id: str = Field(examples=["cl-5f0c3b9e"])
+    segment: Segment
+    previous: Segment | None = Field(None, description="The segment before this change; null for the first one.")
+    region: str | None = None
+    language: str | None = Field(None, examples=["ru"])
+    lead_source: LeadSource | None = Field(None, description="Where the client's first lead came from.")
+    rule_version: str = Field(examples=["segments-2026.1"])
+    as_of: AwareDatetime = Field(description="The instant the segment was judged at.")
+    inputs: dict[str, Any] = Field(default_factory=dict, description="The inputs that decided the segment.")
+
+
+class CampaignCompleted(Envelope):
+    """A campaign's report: its audience per group and what happened to its messages (a dry run: would happen)."""
+
+    EVENT_TYPE = "CampaignCompleted"
+
+    campaign_id: str
+    dry_run: bool = False
+    groups: dict[str, int] = Field(default_factory=dict, description="Clients addressed per group.")
+    sent: int = Field(0, description="Messages sent (a dry run: that would be sent now).")
+    suppressed: dict[str, int] = Field(default_factory=dict, description="Suppressed messages per reason.")
+    deferred: dict[str, int] = Field(default_factory=dict, description="A dry run: messages that would wait, per "
+                                     "reason (quiet hours, schedule).")
+    failed: dict[str, int] = Field(default_factory=dict, description="Failed messages per reason.")
+
+
+class HotLeadUntouched(Envelope):
+    """A hot client got no activity by its owner in time: level 1 tells the owner, level 2 the head of sales."""
+
+    EVENT_TYPE = "HotLeadUntouched"
+
+    client_id: str
+    manager_id: str = Field(description="The client's owner, who has not worked with it since the hot signal.")
+    level: Literal[1, 2] = Field(description="1 after N business minutes (owner), 2 after 2N (head of sales).")
+    hot_at: AwareDatetime = Field(description="When the hot signal (callback request, missed call) came.")
+    business_minutes: int = Field(description="Business minutes of the owner's region since the hot signal.")
+    threshold_minutes: int = Field(description="N, the business minutes an owner has to answer a hot lead.")
+    as_of: AwareDatetime

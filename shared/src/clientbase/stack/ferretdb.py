@@ -16,6 +16,10 @@ from clientbase.stack.processes import ManagedProcess
 
 PROBE_TIMEOUT_MS = 2000
 BINARY_NAME = "ferretdb"
+# FerretDB v1 holds a PostgreSQL connection for every update of an `update` command that matched a document until the
+# command ends (see clientbase.mongo_writes); a pool well above the services' chunked commands keeps them from
+# waiting on each other. PostgreSQL's max_connections (postgres.py) leaves room above it.
+POOL_MAX_CONNS = 200
 
 
 class FerretDBServer:
@@ -78,7 +82,8 @@ class FerretDBServer:
         command = [str(self.binary), "-listen-addr", f"{HOST}:{self.config.mongo_port}", "-log-level", "warn"]
         if self.config.mongo_backend == POSTGRESQL:
             # The password reaches pgx through PGPASSWORD, out of the command line that `ps` shows.
-            command += ["-handler", POSTGRESQL, "-postgresql-url", self.postgres.url(with_password=False)]
+            command += ["-handler", POSTGRESQL, "-postgresql-url",
+                        f"{self.postgres.url(with_password=False)}?pool_max_conns={POOL_MAX_CONNS}"]
         else:
             command += ["-handler", SQLITE]
         # Given with either backend: this path of the state directory is how the pid file knows the process.

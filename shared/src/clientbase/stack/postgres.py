@@ -58,7 +58,7 @@ def server_settings(port: int) -> dict[str, str]:
         # TCP only: no socket directory to own and no length limit on the state directory's path.
         "unix_socket_directories": "",
         "shared_buffers": "128MB",
-        "max_connections": "100",
+        "max_connections": "260",  # FerretDB's pool (ferretdb.POOL_MAX_CONNS) and room for tools
         # Development and test data only: a machine crash may lose or corrupt this cluster. Never for data you keep.
         "fsync": "off",
         "synchronous_commit": "off",

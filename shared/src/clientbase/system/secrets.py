@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 
 SECRET_VARIABLES = ("INTAKE_WEBHOOK_SECRET", "NOTIFY_TOKEN_SECRET", "NOTIFY_WEBHOOK_SECRET", "METRICS_API_TOKEN",
-                    "INTAKE_API_TOKEN", "ROTATION_API_TOKEN", "KEYVAULT_MASTER_KEY")
+                    "INTAKE_API_TOKEN", "ROTATION_API_TOKEN", "NOTIFY_CAMPAIGN_TOKEN", "KEYVAULT_MASTER_KEY")
 SCOPES = {"INTAKE_API_TOKEN": ":pii"}  # the local operator's lookup token sees contact points in full
 FILE_NAME = "secrets.env"
 
