@@ -1,4 +1,4 @@
-"""Command line of the notify service: the local SMS sink, `campaign` dry-runs or queues one, `purge` applies the retention limit."""
+"""Command line of the notify service: the local SMS sink, one campaign (dry run or queued), one retention run."""
 
 from __future__ import annotations
 
@@ -23,11 +23,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     sink = commands.add_parser("sms-sink", help="Run the local SMS sink (Twilio Messages API, SMS.ru /sms/send).")
     sink.add_argument("--host", default="127.0.0.1")
     sink.add_argument("--port", type=int, default=8026)
-from clientbase.retention import purge_once
-
-from notify.app import SERVICE
-from notify.campaigns.cli import add_command, run_campaign
-from notify.retention import retention_limits
+    add_command(commands)
+    commands.add_parser("purge", help="Delete finished requests past NOTIFY_DELIVERY_LOG_RETENTION_DAYS once, and "
+                        "print how many went.")
+    args = parser.parse_args(argv)
+    if args.command == "purge":
+        settings = Settings()
+        configure_logging(SERVICE, settings.logging)
+        print(json.dumps(asyncio.run(purge_once(SERVICE, settings, retention_limits(settings)))))
+    if args.command == "campaign":
+        settings = Settings()
+        configure_logging(SERVICE, settings.logging)
+        print(json.dumps(asyncio.run(run_campaign(args, settings)), ensure_ascii=False))
     if args.command == "sms-sink":
         import uvicorn
 
