@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections import Counter
 from typing import Any
@@ -16,6 +17,7 @@ from clientbase.kafka.reliability import ConsumerReliability
 from clientbase.kafka.stores import CONSUMER_INDEXES
 from clientbase.mongo import ensure_indexes
 from clientbase.mongo_reads import KeyedReads
+from clientbase.mongo_writes import FERRETDB_UPDATE_CHUNK
 from clientbase.settings import ReliabilitySettings
 
 from rotation.batch import RotationBatches
@@ -98,7 +100,8 @@ async def test_commands_per_batch_do_not_grow_with_the_batch(stack_endpoints: An
     if strategy == "in":  # MongoDB's way: every write one command per collection, whatever the batch size
         assert small[1] == large[1] <= 6, "claims, clients, history, counters, done marks: one command each"
         assert large[0] <= 6, "clients and the roster, read once per batch"
-    else:  # FerretDB v1's way: point lookups, and guarded updates in commands of 50 (see rotation.bulk)
+    else:  # FerretDB v1's way: point lookups, and guarded updates in small commands (see clientbase.mongo_writes)
+        split = math.ceil(200 / FERRETDB_UPDATE_CHUNK) - math.ceil(50 / FERRETDB_UPDATE_CHUNK)
         assert large[0] - small[0] == 150, "one point lookup per client and nothing else per event"
-        assert large[1] - small[1] <= 2 * 3, "only the client and counter updates split, one command per 50"
+        assert large[1] - small[1] <= 2 * split, f"only client and counter updates split, {FERRETDB_UPDATE_CHUNK} a command"
         assert large[1] / 200 < small[1] / 50, "write commands per event shrink as the batch grows"

@@ -15,7 +15,6 @@ from clientbase.runtime import ServiceRuntime
 
 from notify.breaker import CircuitBreaker
 from notify.campaigns.birthdays import BirthdayGreeter
-from notify.campaigns.handlers import build_campaign_router
 from notify.campaigns.store import CAMPAIGN_INDEXES
 from notify.campaigns.web import CampaignEndpoint, publish_campaign
 from notify.campaigns.wiring import CampaignParts
@@ -107,8 +106,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
                               birthdays=lambda pipeline: BirthdayGreeter(
                                   runtime.db, pipeline, settings.policy(), audience=settings.birthday_audience,
                                   template=settings.birthday_template, channel=settings.birthday_channel, clock=clock))
-    runtime.include([build_router(runtime, lambda: parts.build()[3], prefix=settings.topic_prefix),
-                     build_campaign_router(runtime, campaigns.service, prefix=settings.topic_prefix)])
+    runtime.include([build_router(runtime, lambda: parts.build()[3], campaigns.service, prefix=settings.topic_prefix)])
     repo = lambda: parts.build()[0]  # noqa: E731 - resolved per request, after startup
 
     async def suppress(*args: object, **kwargs: object) -> None:

@@ -8,7 +8,7 @@ managers and the clients they can take that arrive together are matched without 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from faststream.kafka import KafkaRouter
@@ -19,8 +19,8 @@ from clientbase.crypto.vault import KeyVault
 from clientbase.events.outbound import ClientRegistered, ClientUpdated
 from clientbase.kafka.publishing import PrefixedPublisher
 from clientbase.kafka.reliability import Delivery
+from clientbase.kafka.steps import Steps, run_steps, step_topics
 from clientbase.runtime import ServiceRuntime
-from clientbase.topics import Topic
 
 from rotation.batch import RotationBatches
 from rotation.hot import HotLeads, hot_leads
@@ -36,9 +36,6 @@ class UseCases:
 
     rotation: RotationBatches
     hot: HotLeads
-
-
-Step = Callable[[UseCases, Sequence[Delivery]], Awaitable[None]]
 
 
 async def _registered(u: UseCases, batch: Sequence[Delivery]) -> None:
@@ -60,7 +57,7 @@ async def _activities(u: UseCases, batch: Sequence[Delivery]) -> None:
 
 
 # Handling order inside one polled batch: who can take clients, then the clients, then what happened to them.
-STEPS: tuple[tuple[Topic, Step], ...] = (
+STEPS: Steps[UseCases] = (
     (topics.MANAGERS_CHANGED, lambda u, batch: u.rotation.roster(batch)),
     (topics.CLIENTS_REGISTERED, _registered),
     (topics.CLIENTS_UPDATED, _updated),
@@ -70,7 +67,6 @@ STEPS: tuple[tuple[Topic, Step], ...] = (
     (topics.CLIENTS_INACTIVE, lambda u, batch: u.rotation.inactive(batch)),
     (topics.CLIENTS_REASSIGN_REQUESTED, lambda u, batch: u.rotation.reassign(batch)),
 )
-INPUTS = tuple(topic for topic, _ in STEPS)
 
 
 def build_router(runtime: ServiceRuntime, settings: Settings, vault: KeyVault | None = None) -> KafkaRouter:
@@ -86,19 +82,9 @@ def build_router(runtime: ServiceRuntime, settings: Settings, vault: KeyVault | 
                                         retry_batch_size=settings.unassigned_retry_batch_size, vault=vault),
                         hot_leads(runtime, settings))
 
-    async def handle(batch: Sequence[Delivery]) -> None:
-        """Hand each topic's part of the batch to its use case, in the order of STEPS."""
-        parts: dict[str, list[Delivery]] = {}
-        for delivery in batch:
-            parts.setdefault(delivery.topic.removeprefix(prefix), []).append(delivery)
-        handler = use_cases()
-        for topic, step in STEPS:
-            if part := parts.get(topic.name):
-                await step(handler, part)
-
-    @router.subscriber(*(prefix + topic.name for topic in INPUTS), **runtime.batch_options())
+    @router.subscriber(*step_topics(STEPS, prefix), **runtime.batch_options())
     async def on_rotation_inputs(msg: KafkaMessage) -> None:
         """Roster, client, sale, activity, inactivity and manual reassignment events arrived: keep ownership right."""
-        await runtime.handle_batch(msg, handle)
+        await runtime.handle_batch(msg, lambda batch: run_steps(STEPS, use_cases(), batch, prefix))
 
     return router

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -22,6 +22,7 @@ from notify.repository import NotifyRepository
 
 log = structlog.get_logger(__name__)
 SOURCE = "notify"
+UNREPORTED_GRACE = timedelta(minutes=1)  # a report this late lost its publish to a crash
 
 
 @dataclasses.dataclass
@@ -105,22 +106,40 @@ class CampaignRunner:
                 "pending": pending, **tally.report()}
 
     async def check(self, campaign_id: str) -> bool:
-        """Publish the final report once every message of an expanded campaign is final; whether it was."""
+        """Publish the final report once every message of an expanded campaign is final; whether it is final.
+
+        The checker that moves the campaign to `completed` publishes the report (others seeing it final leave it), so
+        the consumer and the scheduler's tick never report one campaign twice; a report a crash lost is published by
+        the tick once the campaign has stayed unreported for a while.
+        """
         doc = await self.store.get(campaign_id)
         if doc is None or doc.get("status") not in ("expanded", "completed"):
             return False
+        if doc["status"] == "completed":
+            if doc.get("reported") is False and doc["completed_at"] < self._unreported_before():
+                await self._report(campaign_id, doc["cause"], doc["report"])
+            return True
         tally, pending = await self._tally(campaign_id)
         if pending:
             return False
         report = tally.report()
-        await self.store.set(campaign_id, {"status": "completed", "report": report})
-        await self._complete(campaign_id, doc["cause"], False, report)
+        if await self.store.complete(campaign_id, report, self.clock()):
+            await self._report(campaign_id, doc["cause"], report)
         return True
 
     async def check_open(self) -> None:
         """Finish every expanded campaign whose messages are all final (the scheduler's tick)."""
-        for doc in await self.store.expanded():
+        for doc in await self.store.expanded(self._unreported_before()):
             await self.check(doc["_id"])
+
+    def _unreported_before(self) -> datetime:
+        """A campaign completed before this and still unreported lost its report to a crash."""
+        return self.clock() - UNREPORTED_GRACE
+
+    async def _report(self, campaign_id: str, cause: str, report: dict[str, Any]) -> None:
+        """Publish the final report and note that it went."""
+        await self._complete(campaign_id, cause, False, report)
+        await self.store.set(campaign_id, {"reported": True})
 
     async def _tally(self, campaign_id: str) -> tuple[Tally, int]:
         """The outcomes of a campaign's messages so far, and how many are not final yet (two reads)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -52,6 +53,14 @@ class CampaignStore:
         """A campaign's document."""
         return await self.db[CAMPAIGNS].find_one({"_id": campaign_id})
 
-    async def expanded(self) -> list[Doc]:
-        """Campaigns expanded whose messages are not all final yet."""
-        return await self.db[CAMPAIGNS].find({"status": "expanded"}).to_list()
+    async def complete(self, campaign_id: str, report: Doc, at: datetime) -> bool:
+        """Mark an expanded campaign completed with its report; whether this call did (one checker wins)."""
+        result = await self.db[CAMPAIGNS].update_one({"_id": campaign_id, "status": "expanded"}, {"$set": {
+            "status": "completed", "report": report, "completed_at": at, "reported": False}})
+        return result.modified_count == 1
+
+    async def expanded(self, unreported_before: datetime) -> list[Doc]:
+        """Campaigns expanded whose messages are not all final yet, and completed ones whose report a crash lost."""
+        return await self.db[CAMPAIGNS].find({"$or": [
+            {"status": "expanded"},
+            {"status": "completed", "reported": False, "completed_at": {"$lt": unreported_before}}]}).to_list()
