@@ -8,6 +8,10 @@ import pytest
 
 pytest_plugins = ["clientbase.testing.stack_fixtures"]
 
+# Services built in the test process seal and open personal fields with this master key (the launcher makes
+# a random one per run for services started as processes).
+os.environ.setdefault("KEYVAULT_MASTER_KEY", "test-master-key-not-for-production")
+
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """In CI a skipped test is a failed run: no tier may be silently left out."""

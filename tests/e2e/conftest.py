@@ -27,10 +27,16 @@ class RunningSystem:
     kafka_bootstrap: str
     mongo_url: str
     prefix: str
+    keyvault_database: str
 
     def topic(self, name: str) -> str:
         """The name a public topic has in this run: the run's own prefix keeps other tests' events out."""
         return self.prefix + name
+
+    def rotation_env(self) -> dict[str, str]:
+        """The environment of a rotation command line (a story's sweeps) run against this system."""
+        return {"ROTATION_DATABASE": self.databases["rotation"], "ROTATION_TOPIC_PREFIX": self.prefix,
+                "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap, "MONGO_URL": self.mongo_url, "LOG_LEVEL": "WARNING"}
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +66,8 @@ def running_system(stack_endpoints, tmp_path_factory: pytest.TempPathFactory,
     launcher = SystemLauncher(config)
     databases = {spec.name: f"e2e_{run_id}_{spec.name}" for spec in SERVICES}
     groups = {spec.name: f"e2e-{run_id}-{spec.name}" for spec in SERVICES}
-    extra_env = {"LOG_LEVEL": "INFO", **system_env}
+    keyvault_database = f"e2e_{run_id}_keyvault"
+    extra_env = {"LOG_LEVEL": "INFO", "KEYVAULT_DATABASE": keyvault_database, **system_env}
     for spec in SERVICES:
         extra_env[f"{spec.name.upper()}_DATABASE"] = databases[spec.name]
         extra_env[f"{spec.name.upper()}_GROUP_ID"] = groups[spec.name]
@@ -69,7 +76,7 @@ def running_system(stack_endpoints, tmp_path_factory: pytest.TempPathFactory,
     try:
         launcher.up(stack_endpoints, extra_env=extra_env)
         yield RunningSystem(launcher, databases, groups, stack_endpoints.kafka_bootstrap, stack_endpoints.mongo_url,
-                            prefix)
+                            prefix, keyvault_database)
     finally:
         launcher.down()
         for name, value in saved.items():

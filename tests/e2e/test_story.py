@@ -39,11 +39,8 @@ def system_env(stack_endpoints: Any) -> dict[str, str]:
 async def played(running_system, stack_endpoints) -> tuple[Story, Player]:
     """The story played to its end against the running system."""
     story = build_story(seed=11, persons=int(os.environ.get("STORY_PERSONS", "36")), months=int(os.environ.get("STORY_MONTHS", "10")), tag=uuid.uuid4().hex[:6])
-    rotation_env = {"ROTATION_DATABASE": running_system.databases["rotation"], "ROTATION_TOPIC_PREFIX":
-                    running_system.prefix, "KAFKA_BOOTSTRAP_SERVERS": running_system.kafka_bootstrap,
-                    "MONGO_URL": running_system.mongo_url, "LOG_LEVEL": "WARNING"}
     player = Player(story, running_system.kafka_bootstrap, prefix=running_system.prefix,
-                    groups=running_system.groups, rotation_env=rotation_env)
+                    groups=running_system.groups, rotation_env=running_system.rotation_env())
     await player.play()
     return story, player
 

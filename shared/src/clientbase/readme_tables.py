@@ -9,7 +9,9 @@ from pathlib import Path
 
 from clientbase import topics
 from clientbase.segments import SegmentSettings
-from clientbase.settings import KafkaSettings, LoggingSettings, MongoSettings, PrivacySettings, ReliabilitySettings
+from clientbase.settings import (
+    KafkaSettings, KeyVaultSettings, LoggingSettings, MongoSettings, PrivacySettings, ReliabilitySettings,
+)
 from clientbase.settings_doc import env_vars, markdown_table
 
 SERVICES = ("intake", "rotation", "notify", "metrics")
@@ -31,7 +33,9 @@ def config_tables() -> str:
     shared = [var for cls in (KafkaSettings, MongoSettings, ReliabilitySettings, LoggingSettings, SegmentSettings,
                               PrivacySettings)
               for var in env_vars(cls)]
-    parts = ["Shared by every service:", "", markdown_table(shared)]
+    parts = ["Shared by every service:", "", markdown_table(shared), "",
+             "Key vault of sealed personal fields (intake, rotation and notify; metrics needs no keys):", "",
+             markdown_table(env_vars(KeyVaultSettings))]
     for service in SERVICES:
         settings_class = importlib.import_module(f"{service}.settings").Settings
         own = [var for var in env_vars(settings_class) if var.name.startswith(f"{service.upper()}_")]

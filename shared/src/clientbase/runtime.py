@@ -90,6 +90,12 @@ class ServiceRuntime:
             raise RuntimeError(f"{self.service}: MongoDB is not connected yet")
         return self._db
 
+    def database(self, name: str) -> AsyncDatabase[dict[str, Any]]:
+        """Another database on the service's MongoDB connection (e.g. the key vault); only while the app runs."""
+        if self._mongo is None:
+            raise RuntimeError(f"{self.service}: MongoDB is not connected yet")
+        return self._mongo[name]
+
     async def connect(self) -> None:
         """Connect MongoDB, bootstrap indexes and arm the reliability kit."""
         self._mongo = create_mongo_client(self.settings.mongo, app_name=self.service)

@@ -63,6 +63,18 @@ class ReliabilitySettings(BaseSettings):
     heartbeat_interval_ms: int = Field(3_000, ge=500, description="How often the consumer sends heartbeats.")
 
 
+class KeyVaultSettings(BaseSettings):
+    """Where the per-client data keys of sealed personal fields live, and the master key that wraps them."""
+
+    model_config = SettingsConfigDict(env_prefix="KEYVAULT_", extra="ignore")
+
+    database: str = Field("clientbase_keyvault", description="MongoDB database of the key vault: intake writes it, "
+                          "rotation and notify only read it.")
+    master_key: SecretStr | None = Field(None, description="Secret the key-encryption key is derived from; intake, "
+                                         "rotation and notify refuse to start without it.")
+    cache_ttl_s: float = Field(300.0, ge=0, description="How long a process keeps a looked-up data key in memory.")
+
+
 class LoggingSettings(BaseSettings):
     """Log level and format."""
 

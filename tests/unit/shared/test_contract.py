@@ -16,8 +16,10 @@ EXAMPLES = resources.files("clientbase.events") / "examples"
 
 
 def examples_of(topic: str) -> list[dict]:
-    """The example payloads kept for a topic, schema version 1."""
-    return json.loads((EXAMPLES / f"{topic}.v1.json").read_text(encoding="utf-8"))
+    """The example payloads kept for a topic, in the schema version its producer publishes now."""
+    model = model_for(topic)
+    version = model.SCHEMA_VERSION if issubclass(model, Envelope) else 1
+    return json.loads((EXAMPLES / f"{topic}.v{version}.json").read_text(encoding="utf-8"))
 
 
 def test_every_registry_topic_has_a_model() -> None:

@@ -9,25 +9,43 @@ import json
 from collections.abc import Sequence
 
 from clientbase import topics
+from clientbase.crypto.wiring import runtime_vault
 from clientbase.logging import configure_logging
+from clientbase.retention import purge_once
 from clientbase.runtime import ServiceRuntime
 
 from intake.app import SERVICE, build_service
 from intake.export import export_client
 from intake.repository import INDEXES
+from intake.retention import retention_limits
 from intake.settings import Settings
+from intake.shredding import forget
 
 
 async def replay(settings: Settings, topic_name: str | None, limit: int) -> dict[str, int]:
     """Connect, replay quarantined items through the current rules, and disconnect."""
     runtime = ServiceRuntime(SERVICE, settings, indexes=INDEXES)
+    vault = runtime_vault(runtime, settings.keyvault)
+    vault.require()
     await runtime.connect()
     await runtime.broker.connect()
     try:
-        service = build_service(runtime, settings)
+        service = build_service(runtime, settings, vault)
         return await service.replay(topics.topic_named(topic_name) if topic_name else None, limit)
     finally:
         await runtime.broker.stop()
+        await runtime.close()
+
+
+async def forget_keys(settings: Settings, client_ids: Sequence[str]) -> dict[str, int]:
+    """Connect, destroy the data keys of the clients and of the clients merged into them, and disconnect."""
+    runtime = ServiceRuntime(SERVICE, settings, indexes=INDEXES)
+    vault = runtime_vault(runtime, settings.keyvault)
+    vault.require()
+    await runtime.connect()
+    try:
+        return {"keys_destroyed": await forget(vault, runtime.db, runtime.reads, client_ids)}
+    finally:
         await runtime.close()
 
 
@@ -45,12 +63,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     export_cmd.add_argument("--output", "-o", help="File to write (default: standard output).")
     export_cmd.add_argument("--requested-by", default="clientbase-intake export", help="Who asks, for the audit.")
     export_cmd.add_argument("--legal-basis", help="Why, for the audit (e.g. gdpr-art-15).")
+    forget_cmd = commands.add_parser("forget", help="Destroy clients' data keys: their sealed event fields become "
+                                     "unreadable everywhere (crypto-shredding).")
+    forget_cmd.add_argument("client_ids", nargs="+", metavar="CLIENT_ID")
+    commands.add_parser("purge", help="Delete quarantined inputs past INTAKE_QUARANTINE_RETENTION_DAYS once, "
+                        "and print how many went.")
     args = parser.parse_args(argv)
     settings = Settings()
     configure_logging(SERVICE, settings.logging)
     if args.command == "export":
         return write_export(settings, args)
-    counts = asyncio.run(replay(settings, args.topic, args.limit))
+    if args.command == "forget":
+        counts = asyncio.run(forget_keys(settings, args.client_ids))
+    elif args.command == "purge":
+        counts = asyncio.run(purge_once(SERVICE, settings, retention_limits(settings)))
+    else:
+        counts = asyncio.run(replay(settings, args.topic, args.limit))
     print(json.dumps(counts))
     return 0
 

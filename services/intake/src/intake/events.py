@@ -41,6 +41,7 @@ def snapshot_event(record: dict[str, Any], lead: Lead, registered: bool, name: N
     view.pop("first_source", None)
     view["lead_source"] = {k: v for k, v in lead.source.items() if v is not None}
     view["missing_fields"] = missing_fields(view)
+    view["confirmations"] = [c["confirmed_at"] for c in (*view["phones"], *view["emails"]) if c.get("confirmed_at")]
     model, topic = (ClientRegistered, topics.CLIENTS_REGISTERED) if registered else (
         ClientUpdated, topics.CLIENTS_UPDATED)
     event = model.create(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from clientbase.settings import ServiceSettings
+from clientbase.settings import KeyVaultSettings, ServiceSettings
 
 from intake.domain import IntakePolicy
 
@@ -40,6 +40,15 @@ class Settings(ServiceSettings):
     )
     topic_prefix: str = Field(
         "", description="Prefix for every topic intake reads and writes; empty in production, set for isolated tests.",
+    )
+    keyvault: KeyVaultSettings = Field(default_factory=KeyVaultSettings)
+    quarantine_retention_days: int = Field(
+        90, ge=1, description="Days a rejected input's raw bytes stay in quarantine before the retention job deletes "
+        "them (released or not).",
+    )
+    retention_every_s: float = Field(
+        86400.0, ge=0, description="How often the in-process retention job runs; 0 turns it off (run "
+        "`clientbase-intake purge` from a scheduler instead).",
     )
 
     def policy(self) -> IntakePolicy:

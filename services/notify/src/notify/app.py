@@ -8,13 +8,15 @@ from datetime import datetime
 from faststream.asgi import AsgiFastStream
 from prometheus_client import Counter
 
+from clientbase.crypto.wiring import runtime_vault
 from clientbase.erasure.export import export_route, privacy_gate
 from clientbase.erasure.hashing import KeyedHasher
-from clientbase.erasure.kit import ErasureKit
+from clientbase.erasure.kit import ErasureKit, parse_requests
 from clientbase.events.envelope import utc_now
 from clientbase.json_api import JsonApi
 from clientbase.kafka.publishing import PrefixedPublisher
 from clientbase.kafka.reliability import Delivery
+from clientbase.retention import purge, schedule
 from clientbase.runtime import ServiceRuntime
 
 from notify.breaker import CircuitBreaker
@@ -29,6 +31,7 @@ from notify.mailer import Mailer
 from notify.pipeline import Pipeline
 from notify.providers import SmsGateway, SmsProvider, SmsRuStyle, TwilioStyle
 from notify.repository import INDEXES, NotifyRepository
+from notify.retention import retention_limits
 from notify.scheduler import Scheduler
 from notify.service import NotifyService
 from notify.settings import Settings
@@ -68,6 +71,7 @@ class NotifyParts:
         self.outcomes = Counter("notify_outcomes", "Notification outcomes published, by channel, status and reason.",
                                 ["channel", "status", "reason"], registry=runtime.registry)
         self._built: tuple[NotifyRepository, Deliverer, Pipeline, NotifyService] | None = None
+        self.vault = runtime_vault(runtime, settings.keyvault)
 
     def build(self) -> tuple[NotifyRepository, Deliverer, Pipeline, NotifyService]:
         """Repository, deliverer, pipeline and use cases on the connected database (built on first use)."""
@@ -86,7 +90,8 @@ class NotifyParts:
             pipeline = Pipeline(repo, self.runtime.publisher, deliverer, s.policy(), clock=self.clock,
                                 topic_prefix=s.topic_prefix, counted=self._count)
             service = NotifyService(repo, pipeline, deliverer, double_opt_in=s.double_opt_in,
-                                    confirm_external=s.confirm_external_consents, clock=self.clock)
+                                    confirm_external=s.confirm_external_consents, clock=self.clock,
+                                    vault=self.vault)
             self._built = (repo, deliverer, pipeline, service)
         return self._built
 
@@ -102,6 +107,7 @@ class NotifyParts:
         """Erase the clients a batch of requests names and report on clients.erased."""
         publisher = PrefixedPublisher(self.runtime.publisher, self.settings.topic_prefix)
         await ErasureKit(SERVICE, self.runtime.db, publisher).handle(batch, self.eraser().erase)
+        self.vault.evict(r.client_id for r in parse_requests(batch) if r.client_id)
 
     def reset(self) -> None:
         """Forget the objects bound to a closed database."""
@@ -139,6 +145,9 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     export = JsonApi(SERVICE, "/clients", gate, [
         export_route(SERVICE, lambda: runtime.db, lambda c: parts.eraser().collector()(c), gate)])
     app = runtime.build_app(description=DESCRIPTION, extra_routes=[*routes, *export.mounts()])
+    app.on_startup(parts.vault.require)
+    schedule(app, "notify-retention", lambda: purge(runtime.db, SERVICE, retention_limits(settings)),
+             settings.retention_every_s)
     schedulers: list[Scheduler] = []
 
     @app.after_startup

@@ -1,4 +1,4 @@
-"""Command line of the notify service: `sms-sink` runs the local SMS sink, `campaign` dry-runs or queues one."""
+"""Command line of the notify service: the local SMS sink, one campaign (dry run or queued), one retention run."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ import json
 from collections.abc import Sequence
 
 from clientbase.logging import configure_logging
+from clientbase.retention import purge_once
 
+from notify.app import SERVICE
 from notify.campaigns.cli import add_command, run_campaign
+from notify.retention import retention_limits
 from notify.settings import Settings
 
 
@@ -21,10 +24,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     sink.add_argument("--host", default="127.0.0.1")
     sink.add_argument("--port", type=int, default=8026)
     add_command(commands)
+    commands.add_parser("purge", help="Delete finished requests past NOTIFY_DELIVERY_LOG_RETENTION_DAYS once, and "
+                        "print how many went.")
     args = parser.parse_args(argv)
+    if args.command == "purge":
+        settings = Settings()
+        configure_logging(SERVICE, settings.logging)
+        print(json.dumps(asyncio.run(purge_once(SERVICE, settings, retention_limits(settings)))))
     if args.command == "campaign":
         settings = Settings()
-        configure_logging("notify", settings.logging)
+        configure_logging(SERVICE, settings.logging)
         print(json.dumps(asyncio.run(run_campaign(args, settings)), ensure_ascii=False))
     if args.command == "sms-sink":
         import uvicorn

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import structlog
 
-from clientbase.kafka.reliability import describe_error
+from clientbase.periodic import Periodic
 
 from notify.pipeline import Pipeline
 from notify.repository import NotifyRepository
@@ -26,30 +24,18 @@ class Scheduler:
                  clock: Callable[[], datetime]) -> None:
         self.repo, self.pipeline = repo, pipeline
         self.interval_s, self.lease_s, self.clock = interval_s, lease_s, clock
-        self._task: asyncio.Task[None] | None = None
+        self._periodic: Periodic | None = None
 
     def start(self) -> None:
         """Start polling in the background."""
-        self._task = asyncio.create_task(self._loop(), name="notify-scheduler")
+        self._periodic = Periodic("notify-scheduler", self.tick, self.interval_s)
+        self._periodic.start()
 
     async def stop(self) -> None:
         """Stop polling."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _loop(self) -> None:
-        """Run a tick every interval; a failing tick is logged and retried on the next one."""
-        while True:
-            try:
-                await self.tick()
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # noqa: BLE001 - the next tick retries
-                log.warning("notify.scheduler_failed", error=describe_error(error))
-            await asyncio.sleep(self.interval_s)
+        if self._periodic is not None:
+            await self._periodic.stop()
+            self._periodic = None
 
     async def tick(self) -> int:
         """Claim and run what is due: parked requests, and sends whose lease ran out; return how many."""

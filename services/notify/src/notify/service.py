@@ -8,6 +8,8 @@ from typing import Any
 
 import structlog
 
+from clientbase.crypto.reader import open_batch
+from clientbase.crypto.vault import KeyVault
 from clientbase.events.envelope import derived_event_id
 from clientbase.events.inbound import ConsentChanged, ManagerChanged, NotificationRequested
 from clientbase.events.outbound import (
@@ -33,8 +35,8 @@ class NotifyService:
     """The notify use cases, each applied to a whole batch of deliveries."""
 
     def __init__(self, repo: NotifyRepository, pipeline: Pipeline, deliverer: Deliverer, *, double_opt_in: bool,
-                 confirm_external: bool, clock: Callable[[], datetime]) -> None:
-        self.repo, self.pipeline, self.deliverer = repo, pipeline, deliverer
+                 confirm_external: bool, clock: Callable[[], datetime], vault: KeyVault | None = None) -> None:
+        self.repo, self.pipeline, self.deliverer, self.vault = repo, pipeline, deliverer, vault
         self.double_opt_in, self.confirm_external, self.clock = double_opt_in, confirm_external, clock
 
     async def handle_requests(self, batch: Sequence[Delivery]) -> None:
@@ -45,7 +47,7 @@ class NotifyService:
 
     async def handle_snapshots(self, batch: Sequence[Delivery]) -> None:
         """Client registered/updated: keep the contact points and append the consent evidence to the ledger."""
-        snapshots = [ClientSnapshot.model_validate_json(d.body) for d in batch]
+        snapshots = await open_batch(ClientSnapshot, [d.body for d in batch], self.vault)
         docs = {s.client_id: {
             "_id": s.client_id, "snapshot": True, "name": s.name, "locale": s.locale, "language": s.language,
             "region": s.region, "country": s.country, "phones": [{"e164": p.e164, "type": p.type} for p in s.phones],

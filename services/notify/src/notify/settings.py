@@ -9,7 +9,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from clientbase.events.inbound import Audience
-from clientbase.settings import ServiceSettings
+from clientbase.settings import KeyVaultSettings, ServiceSettings
 
 from notify.domain import Policy
 
@@ -23,6 +23,15 @@ class Settings(ServiceSettings):
     group_id: str = Field("notify", description="Kafka consumer group of the notify service.")
     topic_prefix: str = Field(
         "", description="Prefix for every topic notify reads and writes; empty in production, set for isolated tests.",
+    )
+    keyvault: KeyVaultSettings = Field(default_factory=KeyVaultSettings)
+    delivery_log_retention_days: int = Field(
+        365, ge=1, description="Days a finished request (its address, parameters and outcome: the delivery log) is "
+        "kept, counted from when notify first saw it, before the retention job deletes it.",
+    )
+    retention_every_s: float = Field(
+        86400.0, ge=0, description="How often the in-process retention job runs; 0 turns it off (run "
+        "`clientbase-notify purge` from a scheduler instead).",
     )
     public_url: str = Field(
         "http://127.0.0.1:8003", description="Base URL of notify's HTTP routes as recipients reach them (links in mail).",

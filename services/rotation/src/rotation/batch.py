@@ -16,6 +16,8 @@ from typing import Any
 import structlog
 
 from clientbase import topics
+from clientbase.crypto.reader import open_batch
+from clientbase.crypto.vault import KeyVault
 from clientbase.events.inbound import ActivityRecorded, ManagerChanged, ReassignRequested
 from clientbase.events.outbound import ClientInactive, ClientMerged, ClientRegistered, ClientUpdated, SaleAttributed
 from clientbase.kafka.reliability import Delivery
@@ -51,7 +53,7 @@ class RotationBatches:
     """Applies polled batches of rotation's inbound topics with constant round trips per batch."""
 
     def __init__(self, service: RotationService, reads: KeyedReads, *, sweep_batch_size: int = 500,
-                 retry_batch_size: int = 200) -> None:
+                 retry_batch_size: int = 200, vault: KeyVault | None = None) -> None:
         self.service = service
         self.repo = service.repo
         self.db = service.repo.db
@@ -60,6 +62,7 @@ class RotationBatches:
         self.sweep_batch_size = sweep_batch_size
         self.retry_batch_size = retry_batch_size
         self.chunk = update_chunk(reads.strategy)
+        self.vault = vault
 
     async def guarded(self, collection: str, ops: Sequence[tuple[dict[str, Any], dict[str, Any]]],
                       **options: Any) -> set[int]:
@@ -69,7 +72,8 @@ class RotationBatches:
     async def client_events(self, topic: Topic, batch: Sequence[Delivery]) -> None:
         """Registrations, updates or merges: first assignments, profile refreshes, one owner per merged client."""
         model = CLIENT_MODELS[topic.name]
-        events = [model.model_validate_json(d.body) for d in batch]
+        events: list[ClientEvent] = (await open_batch(model, [d.body for d in batch], self.vault)
+                                     if model is not ClientMerged else [model.model_validate_json(d.body) for d in batch])
         slow = {subject(e) for d, e in zip(batch, events, strict=True) if d.redelivered}
         fold, lost = await self.fold_clients([e for e in events if subject(e) not in slow])
         again = [(d, e) for d, e in zip(batch, events, strict=True) if subject(e) in slow | lost]

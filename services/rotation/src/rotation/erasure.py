@@ -13,7 +13,7 @@ from typing import Any
 from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
-from clientbase.erasure.kit import ErasureKit, Report
+from clientbase.erasure.kit import ErasureKit, Report, parse_requests
 from clientbase.events.envelope import utc_now
 from clientbase.kafka.reliability import Delivery
 from clientbase.mongo_reads import KeyedReads
@@ -64,6 +64,8 @@ class RotationEraser:
 
 
 async def erase_clients(batches: Any, batch: Sequence[Delivery]) -> None:
-    """The erasure step of rotation's consumer: erase, mark, report on clients.erased."""
+    """The erasure step of rotation's consumer: erase, mark, report on clients.erased, stop using cached keys."""
     eraser = RotationEraser(batches.db, batches.reads)
     await ErasureKit(SERVICE, batches.db, batches.service.publisher).handle(batch, eraser.erase)
+    if batches.vault is not None:
+        batches.vault.evict(r.client_id for r in parse_requests(batch) if r.client_id)

@@ -15,6 +15,7 @@ from faststream.kafka import KafkaRouter
 from faststream.kafka.annotations import KafkaMessage
 
 from clientbase import topics
+from clientbase.crypto.vault import KeyVault
 from clientbase.events.outbound import ClientRegistered, ClientUpdated
 from clientbase.kafka.publishing import PrefixedPublisher
 from clientbase.kafka.reliability import Delivery
@@ -70,8 +71,8 @@ STEPS: Steps[UseCases] = (
 )
 
 
-def build_router(runtime: ServiceRuntime, settings: Settings) -> KafkaRouter:
-    """The rotation service's batch subscriber, bound to its runtime."""
+def build_router(runtime: ServiceRuntime, settings: Settings, vault: KeyVault | None = None) -> KafkaRouter:
+    """The rotation service's batch subscriber, bound to its runtime; `vault` opens sealed client names."""
     router = KafkaRouter()
     rules = settings.rules()
     prefix = settings.topic_prefix
@@ -80,7 +81,7 @@ def build_router(runtime: ServiceRuntime, settings: Settings) -> KafkaRouter:
     def use_cases() -> UseCases:
         service = RotationService(RotationRepository(runtime.db), publisher, rules)
         return UseCases(RotationBatches(service, runtime.reads, sweep_batch_size=settings.sweep_batch_size,
-                                        retry_batch_size=settings.unassigned_retry_batch_size),
+                                        retry_batch_size=settings.unassigned_retry_batch_size, vault=vault),
                         hot_leads(runtime, settings))
 
     @router.subscriber(*step_topics(STEPS, prefix), **runtime.batch_options())

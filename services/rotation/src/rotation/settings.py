@@ -8,7 +8,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from clientbase.segments import SegmentSettings
-from clientbase.settings import ServiceSettings
+from clientbase.settings import KeyVaultSettings, ServiceSettings
 
 from rotation.business_time import BusinessHours
 from rotation.domain import Rules
@@ -54,6 +54,7 @@ class Settings(ServiceSettings):
     topic_prefix: str = Field(
         "", description="Prefix for every topic rotation reads and writes; empty in production, set for isolated tests.",
     )
+    keyvault: KeyVaultSettings = Field(default_factory=KeyVaultSettings)
     unassigned_retry_batch_size: int = Field(
         200, ge=1, description="When a roster change makes a manager available, the unassigned clients (oldest "
         "first) given first managers per round of one bulk read and one bulk write; rounds go on while all fit.",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from clientbase.events.envelope import Envelope
 from clientbase.events.inbound import Channel, Money
+from clientbase.events.personal import sealed_base
 
 AssignmentReason = Literal["initial", "no_first_sale", "no_repeat_sale", "manager_departed", "manual"]
 InactivityTrigger = Literal["no_first_sale", "no_repeat_sale", "manager_departed", "not_contacted"]
@@ -88,7 +89,11 @@ class LeadWarning(_Part):
 
 
 class ClientSnapshot(Envelope):
-    """A client record as intake knows it after a lead."""
+    """A client record as intake knows it after a lead (schema version 1: personal fields in clear)."""
+
+    PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = (
+        "name", "phones", "emails", "company", "position", "contacts", "consents", "birthday",
+    )
 
     client_id: str = Field(examples=["cl-5f0c3b9e"])
     kind: Literal["person", "company"]
@@ -107,6 +112,10 @@ class ClientSnapshot(Envelope):
     hot: bool = False
     missing_fields: list[str] = Field(default_factory=list, examples=[["region"]])
     last_confirmed_at: AwareDatetime | None = None
+    confirmations: list[AwareDatetime] = Field(
+        default_factory=list, description="When each phone, then each email was last confirmed, without the contact "
+        "points themselves: stays in clear when they are sealed, for the actual contact rate.",
+    )
     lead_event_id: str
     handled_by_manager_id: str | None = Field(None, description="Manager who answered the call, if any.")
     birthday: date | None = Field(None, description="Birth date from a form (`fields.birthday`), normalized.")
@@ -121,6 +130,18 @@ class ClientRegistered(ClientSnapshot):
 
 class ClientUpdated(ClientSnapshot):
     """An existing client record got new data from a lead."""
+
+    EVENT_TYPE = "ClientUpdated"
+
+
+class SealedClientRegistered(sealed_base(ClientRegistered)):  # type: ignore[misc]
+    """A new client record was created from a lead; its personal fields are sealed (schema version 2)."""
+
+    EVENT_TYPE = "ClientRegistered"
+
+
+class SealedClientUpdated(sealed_base(ClientUpdated)):  # type: ignore[misc]
+    """An existing client record got new data from a lead; its personal fields are sealed (schema version 2)."""
 
     EVENT_TYPE = "ClientUpdated"
 

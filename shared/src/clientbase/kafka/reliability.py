@@ -15,6 +15,7 @@ from faststream.exceptions import NackMessage
 from pydantic import ValidationError
 from pymongo.asynchronous.database import AsyncDatabase
 
+from clientbase.events.personal import UnknownSchemaVersion
 from clientbase.kafka.dead_letter import DeadLetterer
 from clientbase.kafka.stores import ATTEMPTS_COLLECTION, PROCESSED_COLLECTION, DeliveryAttempts, ProcessedEvents
 from clientbase.masking import mask_text
@@ -29,7 +30,7 @@ class PermanentError(Exception):
 
 
 PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
-    PermanentError, ValidationError, json.JSONDecodeError, UnicodeDecodeError,
+    PermanentError, ValidationError, json.JSONDecodeError, UnicodeDecodeError, UnknownSchemaVersion,
 )
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 SECRET_VARIABLES = ("INTAKE_WEBHOOK_SECRET", "NOTIFY_TOKEN_SECRET", "NOTIFY_WEBHOOK_SECRET", "METRICS_API_TOKEN",
                     "INTAKE_API_TOKEN", "ROTATION_API_TOKEN", "NOTIFY_CAMPAIGN_TOKEN", "PRIVACY_HASH_KEY",
-                    "PRIVACY_API_TOKEN")
+                    "PRIVACY_API_TOKEN", "KEYVAULT_MASTER_KEY")
 SCOPES = {"INTAKE_API_TOKEN": ":pii", "PRIVACY_API_TOKEN": ":pii"}  # the local operator sees contact points in full
 FILE_NAME = "secrets.env"
 

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from datetime import datetime
 
-import structlog
-
-from clientbase.kafka.reliability import describe_error
+from clientbase.periodic import Periodic
 from clientbase.runtime import ServiceRuntime
 
 from notify.campaigns.birthdays import BirthdayGreeter
@@ -19,8 +15,6 @@ from notify.campaigns.service import CampaignService
 from notify.campaigns.store import CampaignStore
 from notify.pipeline import Pipeline
 from notify.repository import NotifyRepository
-
-log = structlog.get_logger(__name__)
 
 
 class CampaignParts:
@@ -32,7 +26,7 @@ class CampaignParts:
         self.runtime, self.core, self.clock, self.birthdays = runtime, core, clock, birthdays
         self.topic_prefix, self.page_size = topic_prefix, page_size
         self._built: tuple[CampaignRunner, CampaignService] | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._periodic: Periodic | None = None
 
     def build(self) -> tuple[CampaignRunner, CampaignService]:
         """Runner and use cases."""
@@ -54,26 +48,20 @@ class CampaignParts:
     async def watch(self, interval_s: float, birthday_interval_s: float) -> None:
         """Start publishing the reports of expanded campaigns whose messages all became final (parked ones later),
         and greeting birthdays every `birthday_interval_s`."""
-        async def loop() -> None:
-            greeted_at = float("-inf")
-            while True:
-                try:
-                    await self.runner().check_open()
-                    if self.birthdays is not None and time.monotonic() - greeted_at >= birthday_interval_s:
-                        greeted_at = time.monotonic()
-                        await self.birthdays(self.core()[1]).greet()
-                except asyncio.CancelledError:
-                    raise
-                except Exception as error:  # noqa: BLE001 - the next round retries
-                    log.warning("notify.campaign_check_failed", error=describe_error(error))
-                await asyncio.sleep(interval_s)
-        self._task = asyncio.create_task(loop(), name="notify-campaigns")
+        greeted_at = [float("-inf")]
+
+        async def check() -> None:
+            await self.runner().check_open()
+            if self.birthdays is not None and time.monotonic() - greeted_at[0] >= birthday_interval_s:
+                greeted_at[0] = time.monotonic()
+                await self.birthdays(self.core()[1]).greet()
+
+        self._periodic = Periodic("notify-campaigns", check, interval_s)
+        self._periodic.start()
 
     async def stop(self) -> None:
         """Stop watching and forget the objects bound to the database."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        if self._periodic is not None:
+            await self._periodic.stop()
+            self._periodic = None
         self._built = None

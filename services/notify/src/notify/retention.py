@@ -1,0 +1,13 @@
+"""Notify's retention limit: the delivery log (finished requests) is deleted after the configured number of days."""
+
+from __future__ import annotations
+
+from clientbase.retention import Limit
+
+from notify.repository import REQUESTS
+from notify.settings import Settings
+
+
+def retention_limits(settings: Settings) -> list[Limit]:
+    """What notify's retention job deletes: finished requests (address, parameters, outcome) past their days."""
+    return [Limit(REQUESTS, "first_seen", settings.delivery_log_retention_days, {"status": "done"})]
