@@ -130,16 +130,24 @@ class SystemLauncher:
         process.wait_until(lambda: http_get(self.ready_url(spec, port))[0] == 200, READY_TIMEOUT_S, pid)
         log.info("%s ready on port %s (pid %s, log %s)", process.name, port or spec.port, pid, process.log_file)
 
-    def start(self, name: str, *, replica_port: int | None = None, wait: bool = True) -> int:
-        """Start one service again with the environment of the last `up` (or a replica of it on another port)."""
+    def start(self, name: str, *, replica_port: int | None = None, wait: bool = True,
+              env: dict[str, str] | None = None) -> int:
+        """Start one service again with the environment of the last `up` and `env` over it (or a replica of it
+        on another port)."""
         if self._env is None:
             raise RuntimeError("start one service only after `up` gave the system its environment")
         spec = self.spec(name)
         process = self.replica(spec) if replica_port else self.process(spec)
-        pid = process.start(spec.argv(sys.executable, replica_port), cwd=find_repo_root(), env=self._env)
+        pid = process.start(spec.argv(sys.executable, replica_port), cwd=find_repo_root(),
+                            env={**self._env, **(env or {})})
         if wait:
             self._wait_ready(spec, process, pid, replica_port)
         return pid
+
+    def stop(self, name: str, *, replica: bool = False) -> bool:
+        """Stop one service process (or its replica) cleanly; say if one ran."""
+        spec = self.spec(name)
+        return (self.replica(spec) if replica else self.process(spec)).stop(STOP_TIMEOUT_S)
 
     def kill(self, name: str, *, replica: bool = False) -> bool:
         """SIGKILL one service process (or its replica), as a crash would end it; say if one ran."""
