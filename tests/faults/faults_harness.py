@@ -6,7 +6,8 @@ import asyncio
 import os
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -25,7 +26,7 @@ from faults_feed import Feed
 SIZE_ENV = "FAULTS_SIZE"
 SETTLE_TIMEOUT_S = 240.0
 CATCH_UP_TIMEOUT_S = 180.0
-FEED_RATE_PER_S = 4.0
+FEED_RATE_PER_S = 1.0
 DRAIN_ROUNDS = 6
 
 
@@ -129,24 +130,26 @@ class Harness:
             await asyncio.sleep(0.5)
         await asyncio.sleep(1.0)  # the observer reads the last published events
 
-    async def _lagging(self) -> dict[str, list[str]]:
+    @asynccontextmanager
+    async def _clients(self) -> AsyncIterator[tuple[AIOKafkaAdminClient, AIOKafkaConsumer]]:
+        """Fresh admin and offset clients (the broker may have restarted since the last ones)."""
         admin = AIOKafkaAdminClient(bootstrap_servers=self.system.kafka_bootstrap)
         offsets = AIOKafkaConsumer(bootstrap_servers=self.system.kafka_bootstrap, group_id=None)
         await admin.start()
         await offsets.start()
         try:
-            return await lagging(admin, offsets, self.system.groups, self.system.prefix)
+            yield admin, offsets
         finally:
             await offsets.stop()
             await admin.close()
 
+    async def _lagging(self) -> dict[str, list[str]]:
+        async with self._clients() as (admin, offsets):
+            return await lagging(admin, offsets, self.system.groups, self.system.prefix)
+
     async def caught_up(self, services: list[str], since: float) -> float:
         """Seconds from `since` until the services' groups committed what their inputs held now."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.system.kafka_bootstrap)
-        offsets = AIOKafkaConsumer(bootstrap_servers=self.system.kafka_bootstrap, group_id=None)
-        await admin.start()
-        await offsets.start()
-        try:
+        async with self._clients() as (admin, offsets):
             wanted = {service: [TopicPartition(self.system.prefix + name, p) for name in inputs_of(service)
                                 for p in range(topics.topic_named(name).partitions)] for service in services}
             ends = await offsets.end_offsets([tp for tps in wanted.values() for tp in tps])
@@ -154,15 +157,12 @@ class Harness:
             while time.monotonic() < deadline:
                 listed = await asyncio.gather(*(admin.list_consumer_group_offsets(self.system.groups[s])
                                                 for s in services))
-                if all(committed.get(tp, _Meta(-1)).offset >= ends[tp]
+                if all(tp in committed and committed[tp].offset >= ends[tp]
                        for service, committed in zip(services, listed, strict=True)
                        for tp in wanted[service] if ends[tp] > 0):
                     return time.monotonic() - since
                 await asyncio.sleep(0.25)
             raise AssertionError(f"{services} did not catch up within {CATCH_UP_TIMEOUT_S:.0f} s")
-        finally:
-            await offsets.stop()
-            await admin.close()
 
     async def in_thread(self, call: Callable[[], object]) -> None:
         """Run a blocking stack or launcher call without stopping the feed."""
@@ -171,11 +171,6 @@ class Harness:
     def ready_statuses(self) -> dict[str, int | None]:
         """Each service's /ready status now."""
         return {spec.name: http_get(self.system.launcher.ready_url(spec), timeout_s=8.0)[0] for spec in SERVICES}
-
-
-@dataclass(frozen=True)
-class _Meta:
-    offset: int
 
 
 def table(harness: Harness) -> str:
