@@ -23,7 +23,7 @@ SYSTEM_ENV = {
 REPORT_KEY = pytest.StashKey[Harness]()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def fault_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """Kafka, FerretDB on PostgreSQL and Mailpit on free ports with state under the base temp dir, for faults only."""
     stack = LocalStack.ephemeral(tmp_path_factory.mktemp("faults-stack"))
@@ -35,7 +35,7 @@ def fault_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         stack.down()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def fault_system(fault_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
     """The four services as processes on the fault stack, under a topic prefix of their own."""
     with running_system(fault_stack.endpoints, Path(tmp_path_factory.mktemp("faults-system")), SYSTEM_ENV,
@@ -43,7 +43,7 @@ def fault_system(fault_stack: LocalStack, tmp_path_factory: pytest.TempPathFacto
         yield system
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def harness(fault_stack: LocalStack, fault_system: RunningSystem,
                   request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
     """The scenarios' shared harness; its table goes to the terminal summary and a file under the base temp dir."""

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 
 from clientbase import topics
@@ -61,19 +62,24 @@ class Verdict:
 
 async def read_topic(bootstrap: str, name: str) -> list[ConsumerRecord[Any, Any]]:
     """Every record of a topic from its start to its current end, without a consumer group."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        [described] = await admin.describe_topics([name])
+    finally:
+        await admin.close()
+    partitions = [TopicPartition(name, p["partition"]) for p in described.get("partitions", [])]
+    if not partitions:
+        return []
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
                                 auto_offset_reset="earliest")
     await consumer.start()
     try:
-        partitions = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or ()]
-        if not partitions:
-            await consumer.topics()
-            partitions = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or ()]
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
         await consumer.seek_to_beginning(*partitions)
         records: list[ConsumerRecord[Any, Any]] = []
-        while any(await consumer.position(tp) < end for tp, end in ends.items()):
+        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
             for batch in (await consumer.getmany(timeout_ms=500, max_records=5000)).values():
                 records.extend(batch)
         return records

@@ -92,8 +92,8 @@ class Feed:
         self._send(edges)
 
     async def drain(self) -> None:
-        """Send the follow-ups still possible once the system has caught up, and wait until every send is taken."""
-        self._send(self._follow_ups())
+        """Send every follow-up possible once the system has caught up, and wait until every send is taken."""
+        self._send(self._follow_ups(every_step=True))
         while self._sends:
             await asyncio.gather(*list(self._sends))
 
@@ -120,18 +120,18 @@ class Feed:
             "order", "notify", "activity"]
         return topics.LEADS_FORM_SUBMITTED, lead, None
 
-    def _follow_ups(self) -> list[tuple[topics.Topic, dict[str, Any], str | None]]:
+    def _follow_ups(self, every_step: bool = False) -> list[tuple[topics.Topic, dict[str, Any], str | None]]:
+        """The next follow-up of each person whose client is known (with `every_step`, all that can go out)."""
         edges = []
         for person in self._persons:
             pending = self._pending.get(person.key)
             client = self._client_of(person)
-            if not pending or client is None:
-                continue
-            step = pending[0]
-            if step == "activity" and self.observer.seen.owner.get(client) is None:
-                continue
-            pending.pop(0)
-            edges.append(self._follow_up(step, person, client))
+            while pending and client is not None:
+                if pending[0] == "activity" and self.observer.seen.owner.get(client) is None:
+                    break
+                edges.append(self._follow_up(pending.pop(0), person, client))
+                if not every_step:
+                    break
         return edges
 
     def _client_of(self, person: Person) -> str | None:

@@ -27,7 +27,7 @@ SIZE_ENV = "FAULTS_SIZE"
 SETTLE_TIMEOUT_S = 240.0
 CATCH_UP_TIMEOUT_S = 180.0
 FEED_RATE_PER_S = 1.0
-DRAIN_ROUNDS = 6
+DRAIN_ROUNDS = 3
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,8 @@ class Size:
 
 
 SIZES = {
-    "ci": Size("ci", kills=6, broker_bounces=1, broker_down_s=(10, 10), db_outages=1, db_down_s=30, rebalances=1,
-               slow_delay_ms=2000, slow_feed_s=15),
+    "ci": Size("ci", kills=4, broker_bounces=1, broker_down_s=(10, 10), db_outages=1, db_down_s=30, rebalances=1,
+               slow_delay_ms=2000, slow_feed_s=12),
     "large": Size("large", kills=24, broker_bounces=4, broker_down_s=(10, 30), db_outages=3, db_down_s=30,
                   rebalances=3, slow_delay_ms=8000, slow_feed_s=45),
 }
