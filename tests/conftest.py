@@ -19,6 +19,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = 1
 
 
+# Seconds each tier may take on two cores, so the whole run stays under 30 minutes.
+TIER_BUDGETS_S = {"unit": 120, "component": 120, "integration": 600, "browser": 300, "e2e": 480, "faults": 480}
+
+
 def tier_of(nodeid: str) -> str:
     """The tier of a test: the first directory under tests/."""
     parts = nodeid.split("/")
@@ -26,7 +30,7 @@ def tier_of(nodeid: str) -> str:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Print each tier's wall time (setup, call and teardown of its tests, fixtures included)."""
+    """Print each tier's wall time (setup, call and teardown of its tests, fixtures included) against its budget."""
     seconds: dict[str, float] = defaultdict(float)
     for reports in terminalreporter.stats.values():
         for report in reports:
@@ -35,5 +39,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if seconds:
         terminalreporter.section("time per tier")
         for tier, spent in sorted(seconds.items(), key=lambda item: -item[1]):
-            terminalreporter.write_line(f"{tier:<12} {spent:8.1f} s")
+            budget = TIER_BUDGETS_S.get(tier)
+            over = budget is not None and spent > budget
+            terminalreporter.write_line(f"{tier:<12} {spent:8.1f} s" + (f"  (budget {budget} s{', over' if over else ''})"
+                                                                       if budget else ""), red=over)
         terminalreporter.write_line(f"{'total':<12} {sum(seconds.values()):8.1f} s")
