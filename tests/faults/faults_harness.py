@@ -99,17 +99,19 @@ class Harness:
         feed = Feed(self.system.kafka_bootstrap, self.system.prefix, f"f{self._segments}{scenario[:4]}",
                     self.observer, rate_per_s=FEED_RATE_PER_S)
         await feed.start()
-        feeding = asyncio.create_task(feed.run(float("inf")))
         try:
-            await asyncio.sleep(2.0)
-            recoveries = await fault(self)
-            await asyncio.sleep(tail_s)
+            feeding = asyncio.create_task(feed.run(float("inf")))
+            try:
+                await asyncio.sleep(2.0)
+                recoveries = await fault(self)
+                await asyncio.sleep(tail_s)
+            finally:
+                feeding.cancel()
+            for _ in range(DRAIN_ROUNDS):
+                await feed.drain()
+                await self.settle()
         finally:
-            feeding.cancel()
-        for _ in range(DRAIN_ROUNDS):
-            await feed.drain()
-            await self.settle()
-        await feed.stop()
+            await feed.stop()
         verdict = await self.checker.check(feed.expected)
         row = Row(scenario, repetitions, feed.expected.fed, verdict.lost_count, verdict.doubled_count,
                   max(recoveries) if recoveries else None, verdict.describe())
