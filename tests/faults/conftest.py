@@ -16,7 +16,7 @@ SYSTEM_ENV = {
     "NOTIFY_QUIET_START": "00:00", "NOTIFY_QUIET_END": "00:00",  # an always-open send window
     "NOTIFY_SCHEDULER_INTERVAL_S": "1", "NOTIFY_RECIPIENT_RETRY_S": "1",
     "CONSUMER_BACKOFF_MAX_S": "2",  # back to work soon after an outage ends
-    # Eight processes at most (a replica each) stay below FerretDB's pool of PostgreSQL connections together.
+    # Eight processes at most (a replica each) stay well below FerretDB's pool of PostgreSQL connections together.
     "MONGO_MAX_POOL_SIZE": "10",
     "CONSUMER_SESSION_TIMEOUT_MS": "10000", "CONSUMER_HEARTBEAT_INTERVAL_MS": "1000",
 }
