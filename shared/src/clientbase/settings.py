@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -61,6 +61,10 @@ class ReliabilitySettings(BaseSettings):
         "in the background, independent of batch handling).",
     )
     heartbeat_interval_ms: int = Field(3_000, ge=500, description="How often the consumer sends heartbeats.")
+    fault_handler_delay_ms: int = Field(
+        0, ge=0, validation_alias=AliasChoices("CLIENTBASE_FAULT_HANDLER_DELAY_MS", "fault_handler_delay_ms"),
+        description="Test hook, off by default: a pause before every batch, to play a handler slower than usual.",
+    )
 
 
 class KeyVaultSettings(BaseSettings):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import SecretStr
+from pydantic import AliasChoices, SecretStr
 from pydantic_core import PydanticUndefined
 from pydantic_settings import BaseSettings
 
@@ -33,6 +33,13 @@ def _default_text(default: Any) -> str:
     return "" if default is None else str(default)
 
 
+def _env_name(prefix: str, name: str, alias: Any) -> str:
+    """The variable a field reads: its own alias (the first one given) when it has one, else prefix and name."""
+    if isinstance(alias, AliasChoices):
+        alias = alias.choices[0]
+    return alias.upper() if isinstance(alias, str) else (prefix + name).upper()
+
+
 def env_vars(settings_class: type[BaseSettings]) -> list[EnvVar]:
     """Every variable the class reads, nested settings included, in declaration order."""
     prefix = settings_class.model_config.get("env_prefix", "")
@@ -42,7 +49,8 @@ def env_vars(settings_class: type[BaseSettings]) -> list[EnvVar]:
         if nested is not None:
             found.extend(env_vars(nested))
             continue
-        found.append(EnvVar((prefix + name).upper(), _default_text(field.default), field.description or ""))
+        found.append(EnvVar(_env_name(prefix, name, field.validation_alias), _default_text(field.default),
+                            field.description or ""))
     return found
 
 

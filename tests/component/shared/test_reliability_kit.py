@@ -7,14 +7,19 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import pytest
 import structlog
+from aiokafka import ConsumerRecord
 from faststream import TestApp
+from faststream.exceptions import NackMessage
 from faststream.kafka import KafkaMessage, KafkaRouter, TestKafkaBroker
 from faststream.middlewares import AckPolicy
 from pydantic import BaseModel
+from pymongo.errors import AutoReconnect
 
+from clientbase.kafka.dead_letter import DeadLetterer
 from clientbase.kafka.reliability import Delivery
-from clientbase.kafka.stores import handled_events
+from clientbase.kafka.stores import ATTEMPTS_COLLECTION, handled_events
 from clientbase.runtime import ServiceRuntime
 from clientbase.settings import KafkaSettings, MongoSettings, ReliabilitySettings, ServiceSettings
 
@@ -103,3 +108,45 @@ async def test_schema_violation_is_dead_lettered_alone_with_its_origin(stack_end
     assert message.headers["x-dlq-attempts"] == "1"
     assert message.headers["x-dlq-error-type"] == "ValidationError"
     assert "n: int_parsing" in message.headers["x-dlq-error"]
+
+
+class Letters:
+    """Collects what the kit dead-letters, in place of the broker's publish."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def publish(self, message: bytes, topic: str = "", **kwargs: Any) -> None:
+        """Keep the topic a letter went to."""
+        self.sent.append(topic)
+
+
+async def test_a_database_outage_redelivers_without_counting_attempts_or_dead_lettering(stack_endpoints: Any) -> None:
+    runtime = make_runtime(stack_endpoints)
+    await runtime.connect()
+    letters = Letters()
+    runtime.reliability.attach(runtime.db, DeadLetterer(letters), runtime.reads)
+    records = [ConsumerRecord("component.outage", 0, n, 0, 0, b"k", json.dumps({"event_id": f"o-{n}", "n": n}).encode(),
+                              None, 1, 1, []) for n in range(3)]
+    handled: list[int] = []
+    outages = 0
+
+    async def handle(batch: Sequence[Delivery]) -> None:
+        nonlocal outages
+        if outages < 4:  # more outages in a row than max_attempts allows failures
+            outages += 1
+            raise AutoReconnect("connection refused")
+        handled.extend(Ping.model_validate_json(d.body).n for d in batch)
+
+    try:
+        for _ in range(4):
+            with pytest.raises(NackMessage):
+                await runtime.reliability.run(records, handle)
+        await runtime.reliability.run(records, handle)
+        attempts = await runtime.db[ATTEMPTS_COLLECTION].count_documents({})
+        processed = await handled_events(runtime.db)
+    finally:
+        await runtime.close()
+    assert handled == [0, 1, 2], "the batch is handled whole once the database is back"
+    assert letters.sent == [] and attempts == 0, "an outage is no attempt and sends nothing to the DLQ"
+    assert processed == 3

@@ -10,6 +10,8 @@ from notify.settings import Settings as NotifySettings
 from rotation.settings import Settings as RotationSettings
 
 from clientbase.kafka.broker import build_security
+from clientbase.settings import ReliabilitySettings
+from clientbase.settings_doc import env_vars
 
 
 @pytest.mark.parametrize(("settings_class", "prefix"), [
@@ -37,3 +39,10 @@ def test_sasl_and_tls_are_configuration(monkeypatch) -> None:
     security = build_security(IntakeSettings().kafka)
     assert type(security).__name__ == "SASLScram512"
     assert security.use_ssl
+
+
+def test_the_slow_handler_hook_is_off_by_default_and_read_from_its_own_variable(monkeypatch) -> None:
+    assert ReliabilitySettings().fault_handler_delay_ms == 0
+    monkeypatch.setenv("CLIENTBASE_FAULT_HANDLER_DELAY_MS", "250")
+    assert ReliabilitySettings().fault_handler_delay_ms == 250
+    assert "CLIENTBASE_FAULT_HANDLER_DELAY_MS" in {v.name for v in env_vars(ReliabilitySettings)}

@@ -11,8 +11,10 @@ from typing import Any
 
 import structlog
 from aiokafka import ConsumerRecord
+from aiokafka.errors import KafkaError, KafkaTimeoutError
 from faststream.exceptions import NackMessage
 from pydantic import ValidationError
+from pymongo.errors import ConnectionFailure
 from pymongo.asynchronous.database import AsyncDatabase
 
 from clientbase.events.personal import UnknownSchemaVersion
@@ -32,6 +34,13 @@ class PermanentError(Exception):
 PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
     PermanentError, ValidationError, json.JSONDecodeError, UnicodeDecodeError, UnknownSchemaVersion,
 )
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether the error says the database or the broker is out of reach, which says nothing about the message."""
+    if isinstance(error, ConnectionFailure | KafkaTimeoutError):
+        return True
+    return isinstance(error, KafkaError) and bool(getattr(error, "retriable", False))
 
 
 def header_value(record: ConsumerRecord[Any, Any], name: str) -> str | None:
@@ -102,6 +111,8 @@ class ConsumerReliability:
     A batch that raises is replayed one record at a time, so a poison record fails alone: it is retried with
     backoff (the batch is redelivered from its first record, and the records already handled are skipped by
     their marks), then sent to `<topic>.dlq` after `max_attempts`, or at once for a permanent error.
+    An outage of the database or the broker is no fault of the message: the batch is redelivered after a
+    backoff without counting an attempt, so good messages wait for the outage to end instead of reaching the DLQ.
     """
 
     def __init__(self, group_id: str, settings: ReliabilitySettings | None = None) -> None:
@@ -110,6 +121,7 @@ class ConsumerReliability:
         self.processed: ProcessedEvents | None = None
         self.attempts: DeliveryAttempts | None = None
         self.dead_letterer: DeadLetterer | None = None
+        self._outages = 0
 
     def attach(self, db: AsyncDatabase[dict[str, Any]], dead_letterer: DeadLetterer,
                reads: KeyedReads | None = None) -> None:
@@ -137,6 +149,28 @@ class ConsumerReliability:
             return
         if self.processed is None:
             raise RuntimeError("the reliability kit is not attached to a database yet")
+        try:
+            await self._run(records, handler)
+        except Exception as error:
+            if not is_outage(error):
+                raise
+            await self._wait_out(error, records[0])
+        self._outages = 0
+
+    async def _wait_out(self, error: BaseException, first: ConsumerRecord[Any, Any]) -> None:
+        """Back off for an outage and redeliver the batch; the outage counts no attempt against any message."""
+        self._outages += 1
+        delay = self.backoff(self._outages)
+        log.warning("consumer.outage", error=describe_error(error), topic=first.topic, delay_s=delay,
+                    in_a_row=self._outages)
+        await asyncio.sleep(delay)
+        raise NackMessage from None
+
+    async def _run(self, records: Sequence[ConsumerRecord[Any, Any]], handler: BatchHandler) -> None:
+        """Handle a batch; an outage raised anywhere in it propagates to `run`."""
+        assert self.processed is not None
+        if self.settings.fault_handler_delay_ms:  # a test hook: a slow handler without a slow database
+            await asyncio.sleep(self.settings.fault_handler_delay_ms / 1000)
         batch = uuid.uuid4().hex
         deliveries = [Delivery.of(r) for r in records]
         keyed = {id(d): self.processed_key(d) for d in deliveries}
@@ -158,7 +192,9 @@ class ConsumerReliability:
             await handler(fresh)
         except asyncio.CancelledError:
             raise
-        except Exception as error:  # noqa: BLE001 - any failure splits the batch
+        except Exception as error:  # noqa: BLE001 - any failure but an outage splits the batch
+            if is_outage(error):
+                raise
             log.warning("consumer.batch_failed", size=len(fresh), error=describe_error(error))
             await self._one_by_one([replace(d, redelivered=True) for d in fresh], handler)
             return
@@ -175,6 +211,8 @@ class ConsumerReliability:
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # noqa: BLE001 - decided below: retry or dead-letter
+                if is_outage(error):
+                    raise
                 await self._handle_failure(delivery, error)
                 continue
             finally:

@@ -78,6 +78,8 @@ class MailpitServer:
             "--listen", f"{HOST}:{self.config.mailpit_port}", "--database", str(self.data_dir / "mailpit.db"),
             # No outbound traffic, and any SMTP login is accepted so that clients configured with one still work.
             "--disable-version-check", "--smtp-disable-rdns", "--smtp-auth-accept-any", "--smtp-auth-allow-insecure",
+            # Keep every message (Mailpit drops the oldest past 500 by default): tests count what was delivered.
+            "--max", "0",
         ]
 
     def start(self) -> int:

@@ -161,6 +161,20 @@ class ManagedProcess:
                 )
             time.sleep(POLL_INTERVAL_S)
 
+    def kill(self) -> bool:
+        """SIGKILL our process and its group at once, as a crash would end it; say if one ran."""
+        pid = self.running_pid()
+        if pid is None:
+            return False
+        _signal_group(pid, signal.SIGKILL)
+        deadline = time.monotonic() + KILL_WAIT_S
+        while process_is_alive(pid) and time.monotonic() < deadline:
+            time.sleep(POLL_INTERVAL_S / 5)
+        if process_is_alive(pid):
+            raise StackError(f"{self.name} (pid {pid}) survived SIGKILL; pid file kept at {self.pid_file}")
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
     def stop(self, timeout_s: float) -> bool:
         """Stop our process with its stop signal, then its group with SIGKILL after the timeout; say if one ran."""
         pid = self.running_pid()

@@ -188,6 +188,24 @@ class LocalStack:
                 elif server in self.servers:
                     log.info("%s was not running", server.name)
 
+    def server(self, name: str) -> Server:
+        """One of the stack's servers by name (kafka, ferretdb, postgres, mailpit)."""
+        for server in self._every_server:
+            if server.name == name:
+                return server
+        raise StackError(f"no server named {name!r} in the stack")
+
+    def stop_server(self, name: str, *, kill: bool = False) -> None:
+        """Stop one running server: cleanly with its stop signal, or with SIGKILL as a crash would."""
+        process = self.server(name).process
+        stopped = process.kill() if kill else process.stop(STOP_TIMEOUT_S)
+        if not stopped:
+            raise StackError(f"{name} was not running")
+
+    def start_server(self, name: str) -> None:
+        """Start one stopped server again on its ports and state, and wait until it answers."""
+        self._start_and_wait([self.server(name)])
+
     def status(self) -> dict[str, dict[str, Any]]:
         """Report, per server, its pid, port, whether our process runs and whether it answers."""
         report: dict[str, dict[str, Any]] = {}

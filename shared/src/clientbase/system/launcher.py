@@ -62,15 +62,25 @@ class SystemLauncher:
     def __init__(self, config: StackConfig, services: tuple[ServiceSpec, ...] = SERVICES) -> None:
         self.config = config
         self.services = services
+        self._env: dict[str, str] | None = None
+
+    def spec(self, name: str) -> ServiceSpec:
+        """One service's spec by name."""
+        return next(spec for spec in self.services if spec.name == name)
 
     def process(self, spec: ServiceSpec) -> ManagedProcess:
         """The managed process of one service."""
         return ManagedProcess(spec.name, self.config.run_dir / f"{spec.name}.pid",
                               self.config.logs_dir / f"{spec.name}.log", marker=spec.app_path)
 
-    def ready_url(self, spec: ServiceSpec) -> str:
-        """Readiness endpoint of one service."""
-        return f"http://127.0.0.1:{spec.port}/ready"
+    def replica(self, spec: ServiceSpec) -> ManagedProcess:
+        """The managed process of a second replica of one service (same group, another HTTP port)."""
+        return ManagedProcess(f"{spec.name}-replica", self.config.run_dir / f"{spec.name}-replica.pid",
+                              self.config.logs_dir / f"{spec.name}-replica.log", marker=spec.app_path)
+
+    def ready_url(self, spec: ServiceSpec, port: int | None = None) -> str:
+        """Readiness endpoint of one service (or of its replica on `port`)."""
+        return f"http://127.0.0.1:{port or spec.port}/ready"
 
     def sms_sink(self) -> ManagedProcess:
         """The managed process of the local SMS sink notify sends to."""
@@ -103,7 +113,7 @@ class SystemLauncher:
 
     def up(self, endpoints: StackEndpoints, extra_env: dict[str, str] | None = None) -> None:
         """Start the SMS sink and every service not yet running, and wait until each answers /ready with 200."""
-        env = self.environment(endpoints, extra_env)
+        env = self._env = self.environment(endpoints, extra_env)
         self._start_sms_sink(env)
         started: list[tuple[ServiceSpec, ManagedProcess, int]] = []
         for spec in self.services:
@@ -115,8 +125,36 @@ class SystemLauncher:
             pid = process.start(spec.argv(sys.executable), cwd=find_repo_root(), env=env)
             started.append((spec, process, pid))
         for spec, process, pid in started:
-            process.wait_until(lambda spec=spec: http_get(self.ready_url(spec))[0] == 200, READY_TIMEOUT_S, pid)
-            log.info("%s ready on port %s (pid %s, log %s)", spec.name, spec.port, pid, process.log_file)
+            self._wait_ready(spec, process, pid)
+
+    def _wait_ready(self, spec: ServiceSpec, process: ManagedProcess, pid: int, port: int | None = None) -> None:
+        """Wait until a started service process answers /ready with 200."""
+        process.wait_until(lambda: http_get(self.ready_url(spec, port))[0] == 200, READY_TIMEOUT_S, pid)
+        log.info("%s ready on port %s (pid %s, log %s)", process.name, port or spec.port, pid, process.log_file)
+
+    def start(self, name: str, *, replica_port: int | None = None, wait: bool = True,
+              env: dict[str, str] | None = None) -> int:
+        """Start one service again with the environment of the last `up` and `env` over it (or a replica of it
+        on another port)."""
+        if self._env is None:
+            raise RuntimeError("start one service only after `up` gave the system its environment")
+        spec = self.spec(name)
+        process = self.replica(spec) if replica_port else self.process(spec)
+        pid = process.start(spec.argv(sys.executable, replica_port), cwd=find_repo_root(),
+                            env={**self._env, **(env or {})})
+        if wait:
+            self._wait_ready(spec, process, pid, replica_port)
+        return pid
+
+    def stop(self, name: str, *, replica: bool = False) -> bool:
+        """Stop one service process (or its replica) cleanly; say if one ran."""
+        spec = self.spec(name)
+        return (self.replica(spec) if replica else self.process(spec)).stop(STOP_TIMEOUT_S)
+
+    def kill(self, name: str, *, replica: bool = False) -> bool:
+        """SIGKILL one service process (or its replica), as a crash would end it; say if one ran."""
+        spec = self.spec(name)
+        return (self.replica(spec) if replica else self.process(spec)).kill()
 
     def _start_sms_sink(self, env: dict[str, str]) -> None:
         """Start the local SMS sink unless it runs, and wait until it answers."""
@@ -132,6 +170,8 @@ class SystemLauncher:
     def down(self) -> None:
         """Stop every service process and the SMS sink."""
         for spec in reversed(self.services):
+            if self.replica(spec).stop(STOP_TIMEOUT_S):
+                log.info("%s replica stopped", spec.name)
             if self.process(spec).stop(STOP_TIMEOUT_S):
                 log.info("%s stopped", spec.name)
         if self.sms_sink().stop(STOP_TIMEOUT_S):

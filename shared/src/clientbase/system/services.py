@@ -28,10 +28,10 @@ class ServiceSpec:
         """The HTTP port, from the environment or the default."""
         return int(os.environ.get(self.port_env, self.default_port))
 
-    def argv(self, python: str) -> list[str]:
-        """Command line that runs the service with uvicorn under FastStream's CLI."""
+    def argv(self, python: str, port: int | None = None) -> list[str]:
+        """Command line that runs the service with uvicorn under FastStream's CLI (on `port`, else its own)."""
         return [python, "-m", "faststream", "run", self.app_path, "--factory",
-                "--host", "127.0.0.1", "--port", str(self.port)]
+                "--host", "127.0.0.1", "--port", str(port or self.port)]
 
 
 SERVICES: tuple[ServiceSpec, ...] = (
