@@ -360,10 +360,13 @@ async def test_an_erased_client_leaves_no_personal_data_and_the_figures_stay(
     assert await edges.figures() == before_figures
 
     again = {"event_id": str(uuid.uuid4()), "occurred_at": now(), "client_id": client_id, "channel": "sms",
-             "category": "service", "template": "order_status", "params": {"order_id": "SO-E-2", "status": "ok"}}
+             "category": "service", "template": "order_status",
+             "params": {"order_id": "SO-E-2", "status": f"ok, {person.name}"}}
     await edges.publish(topics.NOTIFICATIONS_REQUESTED, again, client_id)
     outcome = await edges.outcome(again["event_id"])
     assert (outcome["status"], outcome["reason"]) == ("suppressed", "erased")
+    leaks = {name: found_in(text, person) for name, text in (await edges.dump("notify")).items()}
+    assert not {k: v for k, v in leaks.items() if v}, f"a request for the erased client kept its params: {leaks}"
 
     record = await edges.get("intake", f"/clients/{client_id}", "INTAKE_API_TOKEN")
     assert (record.status_code, record.json()["error"]) == (404, "client_erased")

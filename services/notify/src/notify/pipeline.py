@@ -136,8 +136,11 @@ class Pipeline:
         return recipient_of_client(doc) if doc and doc.get("snapshot") else None
 
     def _fields(self, decision: Decision, now: datetime) -> Doc:
-        """What a decision sets on its request document."""
-        return decided_fields(decision, now, self.policy.recipient_retry_s, self.deliverer.config.lease_s)
+        """What a decision sets on its request document (a request for an erased client keeps no params nor address)."""
+        fields = decided_fields(decision, now, self.policy.recipient_retry_s, self.deliverer.config.lease_s)
+        if decision.reason == "erased":
+            fields.update({"params": {}, "fixed_address": None})
+        return fields
 
     @staticmethod
     def _deferred(decision: Decision) -> Doc:
