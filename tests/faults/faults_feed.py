@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from clientbase import topics
+from clientbase.kafka.renewal import REFUSED_PRODUCER_STATE
 from clientbase.system.observer import Observer
 from clientbase.system.story import Person, _Writer, call_lead, form_lead, make_persons, roster
 
@@ -59,6 +60,8 @@ class Feed:
         self._pending: dict[str, list[str]] = {}  # person key -> follow-ups not yet sent
         self._sends: set[asyncio.Task[None]] = set()
         self._producer: AIOKafkaProducer | None = None
+        self._renewals = 0
+        self._renewing = asyncio.Lock()
         self._managers = roster(self.writer, date.today())[0]
 
     def event_id(self) -> str:
@@ -67,10 +70,23 @@ class Feed:
 
     async def start(self) -> None:
         """Connect the producer and send the roster, so new clients find managers."""
+        await self._connect()
+        self._send([(topics.MANAGERS_CHANGED, m, m["manager_id"]) for m in self._managers])
+
+    async def _connect(self) -> None:
+        """Start a new idempotent producer."""
         self._producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True,
                                           request_timeout_ms=10_000)
         await self._producer.start()
-        self._send([(topics.MANAGERS_CHANGED, m, m["manager_id"]) for m in self._managers])
+
+    async def _renew(self, seen: int) -> None:
+        """Replace a producer whose sequence state the broker refused after a crash (once per refusal seen)."""
+        async with self._renewing:
+            if self._renewals == seen and self._producer is not None:
+                with contextlib.suppress(KafkaError, asyncio.TimeoutError):
+                    await asyncio.wait_for(self._producer.stop(), 30)
+                await self._connect()
+                self._renewals += 1
 
     async def run(self, seconds: float) -> None:
         """Tick at the feed's rate for `seconds`, whatever the system does meanwhile."""
@@ -190,9 +206,13 @@ class Feed:
         for topic, body, key in edges:
             value = json.dumps(body, ensure_ascii=False).encode()
             while True:
-                with contextlib.suppress(KafkaError, asyncio.TimeoutError):
+                seen = self._renewals
+                try:
                     await self._producer.send_and_wait(self.prefix + topic.name, value,
                                                        key=key.encode() if key else None)
                     break
-                await asyncio.sleep(SEND_RETRY_S)
+                except REFUSED_PRODUCER_STATE:
+                    await self._renew(seen)
+                except (KafkaError, asyncio.TimeoutError):
+                    await asyncio.sleep(SEND_RETRY_S)
 

@@ -156,15 +156,28 @@ class Harness:
                                 for p in range(topics.topic_named(name).partitions)] for service in services}
             ends = await offsets.end_offsets([tp for tps in wanted.values() for tp in tps])
             deadline = time.monotonic() + CATCH_UP_TIMEOUT_S
+            behind: dict[str, dict[str, str]] = {}
             while time.monotonic() < deadline:
                 listed = await asyncio.gather(*(admin.list_consumer_group_offsets(self.system.groups[s])
                                                 for s in services))
-                if all(tp in committed and committed[tp].offset >= ends[tp]
-                       for service, committed in zip(services, listed, strict=True)
-                       for tp in wanted[service] if ends[tp] > 0):
+                behind = {service: {f"{tp.topic.removeprefix(self.system.prefix)}[{tp.partition}]":
+                                    f"{committed[tp].offset if tp in committed else None}/{ends[tp]}"
+                                    for tp in wanted[service]
+                                    if ends[tp] > 0 and (tp not in committed or committed[tp].offset < ends[tp])}
+                          for service, committed in zip(services, listed, strict=True)}
+                if not any(behind.values()):
                     return time.monotonic() - since
                 await asyncio.sleep(0.25)
-            raise AssertionError(f"{services} did not catch up within {CATCH_UP_TIMEOUT_S:.0f} s")
+            raise AssertionError(f"{services} did not catch up within {CATCH_UP_TIMEOUT_S:.0f} s; "
+                                 f"committed/end still behind: {behind}; {self.describe(services)}")
+
+    def describe(self, services: list[str]) -> str:
+        """Whether each service's process runs, and the last lines of its log."""
+        lines = []
+        for name in services:
+            process = self.system.launcher.process(self.system.launcher.spec(name))
+            lines.append(f"--- {name} (pid {process.running_pid()}) last log lines:\n{process.log_tail(15)}")
+        return "\n".join(lines)
 
     async def in_thread(self, call: Callable[[], object]) -> None:
         """Run a blocking stack or launcher call without stopping the feed."""

@@ -21,6 +21,7 @@ from clientbase.kafka.broker import create_broker
 from clientbase.kafka.dead_letter import DeadLetterer
 from clientbase.kafka.publishing import EventPublisher
 from clientbase.kafka.reliability import BatchHandler, ConsumerReliability
+from clientbase.kafka.renewal import RenewingProducer
 from clientbase.kafka.stores import CONSUMER_INDEXES
 from clientbase.logging import configure_logging, route_server_logs_to_root
 from clientbase.mongo import IndexSpec, create_mongo_client, ensure_indexes, ping
@@ -67,7 +68,8 @@ class ServiceRuntime:
             client_id=service,
             middlewares=[KafkaPrometheusMiddleware(registry=self.registry, app_name=service)],
         )
-        self.publisher = EventPublisher(self.broker, self._declare_publications())
+        self.producer = RenewingProducer(self.broker)
+        self.publisher = EventPublisher(self.broker, self._declare_publications(), self.producer)
         self._mongo: AsyncMongoClient[dict[str, Any]] | None = None
         self._db: AsyncDatabase[dict[str, Any]] | None = None
         self.reads = KeyedReads()
@@ -102,7 +104,7 @@ class ServiceRuntime:
         self._db = self._mongo[self.settings.database]
         await ensure_indexes(self._db, self.indexes)
         self.reads = KeyedReads(await detect_strategy(self._db, self.settings.mongo.read_strategy))
-        self.reliability.attach(self._db, DeadLetterer(self.broker), self.reads)
+        self.reliability.attach(self._db, DeadLetterer(self.producer), self.reads)
         log.info("service.mongo_connected", database=self.settings.database, read_strategy=self.reads.strategy)
 
     async def close(self) -> None:

@@ -150,3 +150,32 @@ async def test_a_database_outage_redelivers_without_counting_attempts_or_dead_le
     assert handled == [0, 1, 2], "the batch is handled whole once the database is back"
     assert letters.sent == [] and attempts == 0, "an outage is no attempt and sends nothing to the DLQ"
     assert processed == 3
+
+
+async def test_one_poison_record_in_a_large_batch_is_found_by_halves(stack_endpoints: Any) -> None:
+    runtime = make_runtime(stack_endpoints)
+    await runtime.connect()
+    letters = Letters()
+    runtime.reliability.attach(runtime.db, DeadLetterer(letters), runtime.reads)
+    bodies = [json.dumps({"event_id": f"p-{n}", "n": n}).encode() for n in range(256)]
+    bodies[177] = b'{"event_id": "p-177", "n": "poison"}'
+    records = [ConsumerRecord("component.halves", 0, n, 0, 0, b"k", body, None, 1, 1, [])
+               for n, body in enumerate(bodies)]
+    calls: list[int] = []
+    applied: list[int] = []
+
+    async def handle(batch: Sequence[Delivery]) -> None:
+        calls.append(len(batch))
+        events = [Ping.model_validate_json(d.body) for d in batch]  # the poison record fails its whole part
+        applied.extend(e.n for e in events)
+
+    try:
+        await runtime.reliability.run(records, handle)
+        processed = await handled_events(runtime.db)
+    finally:
+        await runtime.close()
+    assert sorted(applied) == [n for n in range(256) if n != 177], "every good record applied once"
+    assert applied == sorted(applied), "the parts run in partition order"
+    assert letters.sent == ["component.halves.dlq"]
+    assert len(calls) <= 2 * 8 + 1, f"about 2·log2(256) handler calls, not 256: {calls}"
+    assert processed == 255

@@ -41,7 +41,7 @@ def build_privacy(runtime: ServiceRuntime, settings: Settings, keys: ClientKeys 
     repo = IntakeRepository(runtime.db, reads=runtime.reads)
     eraser = IntakeEraser(repo, KeyedHasher.from_settings(settings.privacy), keys)
     return IntakePrivacy(repo, eraser, PrefixedPublisher(runtime.publisher, settings.topic_prefix),
-                         runtime.broker.publish, default_region=settings.policy().default_region,
+                         runtime.producer.publish, default_region=settings.policy().default_region,
                          topic_prefix=settings.topic_prefix)
 
 
@@ -53,12 +53,12 @@ def create_app(settings: Settings | None = None) -> AsgiFastStream:
     runtime.include([build_router(runtime, lambda: build_service(runtime, settings, vault), prefix=settings.topic_prefix,
                                   privacy=lambda: build_privacy(runtime, settings, keys=vault))])
     webhooks = [
-        (path, SignedWebhook(settings.topic_prefix + topic.name, runtime.broker.publish, settings))
+        (path, SignedWebhook(settings.topic_prefix + topic.name, runtime.producer.publish, settings))
         for path, topic in (("/webhooks/forms", topics.LEADS_FORM_SUBMITTED),
                             ("/webhooks/calls", topics.LEADS_CALL_RECEIVED))
     ]
     repository = lambda: IntakeRepository(runtime.db, reads=runtime.reads)  # noqa: E731 - per request, after startup
-    privacy_routes = PrivacyRoutes(settings, repository, runtime.broker.publish).routes()
+    privacy_routes = PrivacyRoutes(settings, repository, runtime.producer.publish).routes()
     lookup = lookup_api(settings, repository, extra_routes=privacy_routes)
     app = runtime.build_app(
         description="Normalizes leads from web forms and calls into one clean client record each.",

@@ -138,7 +138,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
                                      suppress)),
         ("/webhooks/sms-status", SmsWebhook("status", repo, _secret(settings.webhook_secret),
                                             settings.webhook_max_skew_s, suppress)),
-        ("/campaigns", CampaignEndpoint(campaigns.runner, lambda c: publish_campaign(runtime.broker,
+        ("/campaigns", CampaignEndpoint(campaigns.runner, lambda c: publish_campaign(runtime.producer,
                                         settings.topic_prefix, c), _secret(settings.campaign_token))),
     ]
     gate = privacy_gate(settings.privacy)

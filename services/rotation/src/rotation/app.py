@@ -28,7 +28,7 @@ def create_app(settings: Settings | None = None) -> AsgiFastStream:
     runtime = build_runtime(settings)
     vault = runtime_vault(runtime, settings.keyvault)
     runtime.include([build_router(runtime, settings, vault)])
-    api = ownership_api(settings, lambda: RotationRepository(runtime.db), runtime.broker.publish)
+    api = ownership_api(settings, lambda: RotationRepository(runtime.db), runtime.producer.publish)
     app = runtime.build_app(description="Owns who owns each client: assignment, inactivity sweep, fair reassignment, "
                             "handover deadlines.", extra_routes=[*api.mounts(), *plan_api(settings, runtime).mounts()])
     app.on_startup(vault.require)

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from clientbase.events.envelope import Envelope
+from clientbase.kafka.renewal import RenewingProducer
 from clientbase.topics import Topic
 
 
@@ -34,9 +35,11 @@ def event_headers(event: Envelope) -> dict[str, str]:
 class EventPublisher:
     """Sends contract events to their registered topics, keyed so one client's events stay ordered."""
 
-    def __init__(self, broker: _Publisher, declared: Mapping[str, _Publisher] | None = None) -> None:
+    def __init__(self, broker: _Publisher, declared: Mapping[str, _Publisher] | None = None,
+                 renewal: RenewingProducer | None = None) -> None:
         self._broker = broker
         self._declared = dict(declared or {})
+        self._renewal = renewal
 
     async def _send(self, topic: Topic, event: Envelope, key: str, *, confirm: bool) -> Any:
         """Hand one event to the producer; with `confirm` wait for the broker's ack, else return its future."""
@@ -51,10 +54,21 @@ class EventPublisher:
 
     async def publish(self, topic: Topic, event: Envelope, *, key: str) -> None:
         """Publish one event through the topic's declared publisher (or the broker) and wait for the ack."""
-        await self._send(topic, event, key, confirm=True)
+        await self.publish_all([(topic, event, key)])
 
     async def publish_all(self, items: Iterable[tuple[Topic, Envelope, str]]) -> None:
-        """Publish several events: appended in order (so one key's events stay ordered), acks awaited together."""
+        """Publish several events: appended in order (so one key's events stay ordered), acks awaited together.
+
+        When the broker refuses the producer's state, the producer is renewed and the whole list sent again.
+        """
+        items = list(items)
+        if self._renewal is None:
+            await self._send_all(items)
+        else:
+            await self._renewal.retrying(lambda: self._send_all(items))
+
+    async def _send_all(self, items: list[tuple[Topic, Envelope, str]]) -> None:
+        """Append every event, then wait for all the acks."""
         sent = [await self._send(topic, event, key, confirm=False) for topic, event, key in items]
         futures = [f for f in sent if inspect.isawaitable(f)]  # an in-memory test broker confirms at once
         if futures:

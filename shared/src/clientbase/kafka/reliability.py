@@ -185,8 +185,8 @@ class ConsumerReliability:
             log.info("consumer.duplicates_skipped", count=len(deliveries) - len(fresh), topic=records[0].topic)
         if not fresh:
             return
-        if any(d.redelivered for d in fresh):  # this batch failed before: straight to record by record
-            await self._one_by_one(fresh, handler)
+        if any(d.redelivered for d in fresh):  # this batch failed before: straight to its halves
+            await self._replay(fresh, handler, failed=True)
             return
         try:
             await handler(fresh)
@@ -196,29 +196,50 @@ class ConsumerReliability:
             if is_outage(error):
                 raise
             log.warning("consumer.batch_failed", size=len(fresh), error=describe_error(error))
-            await self._one_by_one([replace(d, redelivered=True) for d in fresh], handler)
+            await self._replay([replace(d, redelivered=True) for d in fresh], handler, failed=True)
             return
         await self.processed.finish(batch, len(fresh))
 
-    async def _one_by_one(self, deliveries: Sequence[Delivery], handler: BatchHandler) -> None:
-        """Replay a failed batch record by record, so only the failing record is retried or dead-lettered."""
+    async def _replay(self, deliveries: Sequence[Delivery], handler: BatchHandler, *, failed: bool) -> None:
+        """Replay a failed batch by halves, in order, down to the failing records, which are retried or dead-lettered
+        alone; one poison record in n costs about 2·log2(n) handler calls instead of n."""
         assert self.processed is not None
-        for delivery in deliveries:
-            key = self.processed_key(delivery)
-            structlog.contextvars.bind_contextvars(event_id=delivery.event_id, correlation_id=delivery.correlation_id)
+        if len(deliveries) == 1:
+            await self._alone(deliveries[0], handler)
+            return
+        if not failed:
             try:
-                await handler([delivery])
+                await handler(deliveries)
             except asyncio.CancelledError:
                 raise
-            except Exception as error:  # noqa: BLE001 - decided below: retry or dead-letter
+            except Exception as error:  # noqa: BLE001 - any failure but an outage splits the part again
                 if is_outage(error):
                     raise
-                await self._handle_failure(delivery, error)
-                continue
-            finally:
-                structlog.contextvars.unbind_contextvars("event_id", "correlation_id")
-            if key:
-                await self.processed.finish_alone(key)
+            else:
+                await self.processed.finish_each([k for k in map(self.processed_key, deliveries) if k])
+                return
+        middle = len(deliveries) // 2
+        await self._replay(deliveries[:middle], handler, failed=False)
+        await self._replay(deliveries[middle:], handler, failed=False)
+
+    async def _alone(self, delivery: Delivery, handler: BatchHandler) -> None:
+        """Handle one record of a failed batch; its failure is counted, retried or dead-lettered."""
+        assert self.processed is not None
+        key = self.processed_key(delivery)
+        structlog.contextvars.bind_contextvars(event_id=delivery.event_id, correlation_id=delivery.correlation_id)
+        try:
+            await handler([delivery])
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 - decided below: retry or dead-letter
+            if is_outage(error):
+                raise
+            await self._handle_failure(delivery, error)
+            return
+        finally:
+            structlog.contextvars.unbind_contextvars("event_id", "correlation_id")
+        if key:
+            await self.processed.finish_alone(key)
 
     async def _handle_failure(self, delivery: Delivery, error: Exception) -> None:
         """Count the failure; raise NackMessage to redeliver, or dead-letter the record and go on."""

@@ -31,7 +31,7 @@ class ProcessedEvents:
     (`_id` = key, naming the batch that claimed it) before the handler runs, and one done mark for the whole
     batch (`_id` = `done|` + batch id) after it. Only keys whose claim already existed (a redelivery) are read
     back, with the done marks of their batches, to tell a finished event from an interrupted one; an event
-    finished outside the batch that claimed it (a batch replayed record by record) gets a done mark of its own.
+    finished outside the batch that claimed it (a part of a replayed batch) gets a done mark of its own.
     """
 
     def __init__(self, collection: AsyncCollection[dict[str, Any]], reads: KeyedReads | None = None) -> None:
@@ -61,9 +61,14 @@ class ProcessedEvents:
                                              "processed_at": utc_now()}])
 
     async def finish_alone(self, key: str) -> None:
-        """Mark one event handled on its own (a batch replayed record by record)."""
-        await insert_new(self._collection, [{"_id": _done_alone(key), "state": "done", "count": 1,
-                                             "processed_at": utc_now()}])
+        """Mark one event handled on its own (a batch replayed in parts)."""
+        await self.finish_each([key])
+
+    async def finish_each(self, keys: Sequence[str]) -> None:
+        """Mark events handled outside the batch that claimed them (a part of a replayed batch), in one insert."""
+        now = utc_now()
+        await insert_new(self._collection, [{"_id": _done_alone(k), "state": "done", "count": 1, "processed_at": now}
+                                            for k in dict.fromkeys(keys)])
 
 
 def _done(batch: str) -> str:

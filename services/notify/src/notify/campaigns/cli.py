@@ -35,7 +35,7 @@ async def run_campaign(args: argparse.Namespace, settings: Settings) -> dict[str
     if not campaign.dry_run:
         await runtime.broker.start()
         try:
-            await publish_campaign(runtime.broker, settings.topic_prefix, campaign)
+            await publish_campaign(runtime.producer, settings.topic_prefix, campaign)
         finally:
             await runtime.broker.stop()
         return {"campaign_id": campaign.campaign_id, "event_id": campaign.event_id, "queued": True}
