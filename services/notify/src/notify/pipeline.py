@@ -33,7 +33,7 @@ class Publisher(Protocol):
 
 
 class Pipeline:
-    """Decides requests in bulk, stores each decision before acting on it, publishes outcomes, sends one by one."""
+    """Decides requests in bulk, stores each decision before acting on it, publishes outcomes, sends as a batch."""
 
     def __init__(self, repo: NotifyRepository, publisher: Publisher, deliverer: Deliverer, policy: Policy, *,
                  clock: Callable[[], datetime], topic_prefix: str = "",
@@ -96,7 +96,8 @@ class Pipeline:
             recipient = recipients[request.request_id]
             for address in candidates(request, recipient)[0] if recipient else []:
                 keys.add(address_key(request.channel, address))
-                counters.update(frequency_keys(request, address))
+                if request.category == "marketing":  # only marketing counts against the frequency
+                    counters.update(frequency_keys(request, address))
         dedupe_ids = {r.dedupe_id for r in requests if r.dedupe_id}
         ledger = await self.repo.ledger(keys)
         state = PolicyState(
@@ -150,13 +151,10 @@ class Pipeline:
         return {"deferred": {"reason": decision.reason, "deliver_after": decision.deliver_after}}
 
     async def _send_all(self, docs: Sequence[Doc]) -> None:
-        """Send the queued requests one by one, each with its intent recorded first; publish the outcomes."""
-        finished = []
-        for doc in docs:
-            outcome = await self.deliverer.deliver(doc)
-            if outcome is not None:
-                finished.append(outcome_event(doc, **outcome))
-        await self._publish(finished)
+        """Send the queued requests as one batch, their intents recorded first; publish the outcomes."""
+        if docs:
+            finished = await self.deliverer.deliver_all(docs)
+            await self._publish([outcome_event(doc, **outcome) for doc, outcome in finished])
 
     async def _publish(self, events: Sequence[Envelope]) -> None:
         """Publish outcome events in one call."""
