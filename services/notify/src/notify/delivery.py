@@ -18,7 +18,7 @@ from notify.consent import address_key
 from notify.domain import Decision, Recipient, frequency_keys
 from notify.mailer import Mailer
 from notify.providers import DeliveryError, SmsGateway
-from notify.records import Doc, request_from_doc
+from notify.records import Doc, request_from_doc, subject_params
 from notify.repository import NotifyRepository
 from notify.segments import segments
 from notify.templates import TemplateProblem, Templates
@@ -58,8 +58,9 @@ class Deliverer:
                       ttl_s=self.config.token_ttl_s)
         return f"{self.config.public_url.rstrip('/')}/{purpose}?t={quote(token)}"
 
-    def prepare(self, decision: Decision, recipient: Recipient | None) -> Decision:
-        """Render the message of a request cleared to send; a missing variable fails it (`template_error`)."""
+    def prepare(self, decision: Decision, recipient: Recipient | None, subject: Recipient | None = None) -> Decision:
+        """Render the message of a request cleared to send (an alert names its client as now known); a missing
+        variable fails it (`template_error`)."""
         request, address = decision.request, decision.address or ""
         unsubscribe = None
         if request.channel == "email" and request.category == "marketing":
@@ -67,7 +68,8 @@ class Deliverer:
             if unsubscribe is None:
                 log.warning("notify.token_secret_missing", event_id=request.request_id)
                 return replace(decision, verdict="failed", reason="provider_error")
-        params = {"name": recipient.name if recipient else None, "unsubscribe_url": unsubscribe, **request.params}
+        params = {"name": recipient.name if recipient else None, "unsubscribe_url": unsubscribe, **request.params,
+                  **(subject_params(subject) if request.subject_client_id else {})}
         try:
             rendered = self.templates.render(request.template, decision.locale, params)
         except TemplateProblem as problem:
