@@ -283,7 +283,7 @@ async def test_managers_hear_of_new_clients_handover_reminders_and_overdue_hando
          "name": "Head", "email": head_email, "grade": 3, "status": "active", "capacity": 10, "languages": ["en"],
          "is_head": True}])
 
-    async def known() -> bool:  # an alert is rendered with what notify has read when the assignment arrives
+    async def known() -> bool:  # client and managers stored first; a client read late has its own test below
         return await notify.db["clients"].count_documents({"_id": client}) == 1 and \
             await notify.db["managers"].count_documents({"_id": {"$in": [manager, head]}}) == 2
     await wait_for(known, timeout_s=30)
