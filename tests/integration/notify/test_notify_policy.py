@@ -283,7 +283,7 @@ async def test_managers_hear_of_new_clients_handover_reminders_and_overdue_hando
          "name": "Head", "email": head_email, "grade": 3, "status": "active", "capacity": 10, "languages": ["en"],
          "is_head": True}])
 
-    async def known() -> bool:  # an alert is rendered with what notify has read when the assignment arrives
+    async def known() -> bool:  # client and managers stored first; a client read late has its own test below
         return await notify.db["clients"].count_documents({"_id": client}) == 1 and \
             await notify.db["managers"].count_documents({"_id": {"$in": [manager, head]}}) == 2
     await wait_for(known, timeout_s=30)
@@ -334,3 +334,32 @@ async def test_a_hot_lead_untouched_alerts_its_owner_then_the_heads_of_sales(not
     text = (await notify.mail.message(to_head["ID"]))["Text"]
     assert "31 business minutes" in text and "Owner" in text
     assert len(await notify.mail.messages_to(owner_email)) == 1
+
+
+async def test_an_assignment_read_before_the_clients_snapshot_still_names_the_client(notify: Notify) -> None:
+    client, phone, manager = f"cl-{time.time_ns()}", unique_phone(), f"m-{time.time_ns()}"
+    manager_email = unique_email("early")
+    await notify.produce.send(topics.MANAGERS_CHANGED, [
+        {"event_id": f"mc-{manager}", "occurred_at": datetime.now(UTC).isoformat(), "manager_id": manager,
+         "name": "Мария Орлова", "email": manager_email, "grade": 1, "status": "active", "capacity": 10,
+         "languages": ["ru"]}])
+
+    async def manager_known() -> bool:
+        return await notify.db["managers"].count_documents({"_id": manager}) == 1
+    await wait_for(manager_known, timeout_s=30)
+    assigned = ClientAssigned.create(source="rotation", correlation_id="c", client_id=client, manager_id=manager,
+                                     reason="initial", rule_version="r1")
+    await notify.produce.send(topics.CLIENTS_ASSIGNED, [assigned.model_dump(mode="json")], key=client)
+    request_id = derived_event_id("notify.alert", "manager_new_client", assigned.event_id, manager)
+
+    async def parked() -> bool:  # notify read the assignment and waits for the client it names
+        doc = await notify.db["requests"].find_one({"_id": request_id})
+        return bool(doc) and doc["status"] == "parked" and doc["subject_client_id"] == client
+    await wait_for(parked, timeout_s=30)
+    await notify.register(client, phones=[(phone, "mobile")], name="Семён Быстров")
+    outcome = await notify.outcomes.final(request_id)
+    assert (outcome["status"], outcome["manager_id"]) == ("sent", manager)
+    [summary] = await notify.mail.wait_for_messages(manager_email)
+    message = await notify.mail.message(summary["ID"])
+    assert "Семён Быстров" in message["Subject"] and "Семён Быстров" in message["Text"]
+    assert phone not in message["Text"] and phone[-2:] in message["Text"], "the contacts are shown masked"

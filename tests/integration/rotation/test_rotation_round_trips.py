@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections import Counter
 from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient
-from pymongo.monitoring import CommandFailedEvent, CommandListener, CommandStartedEvent, CommandSucceededEvent
 
 from clientbase import topics
 from clientbase.kafka.dead_letter import DeadLetterer
@@ -19,6 +17,7 @@ from clientbase.mongo import ensure_indexes
 from clientbase.mongo_reads import KeyedReads
 from clientbase.mongo_writes import FERRETDB_UPDATE_CHUNK
 from clientbase.settings import ReliabilitySettings
+from clientbase.testing.round_trips import Commands, Sink
 
 from rotation.batch import RotationBatches
 from rotation.domain import Rules
@@ -28,42 +27,6 @@ from rotation.service import RotationService
 from rotation_records import records, registrations, roster_events
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
-
-WRITES = {"insert", "update", "delete", "findAndModify"}
-READS = {"find", "getMore", "aggregate", "count"}
-
-
-class Commands(CommandListener):
-    """Counts the commands the driver sends, by name."""
-
-    def __init__(self) -> None:
-        self.names: Counter[str] = Counter()
-
-    def started(self, event: CommandStartedEvent) -> None:
-        self.names[event.command_name] += 1
-
-    def succeeded(self, event: CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: CommandFailedEvent) -> None:
-        pass
-
-    def split(self) -> tuple[int, int]:
-        """(reads, writes) counted so far."""
-        return sum(n for c, n in self.names.items() if c in READS), sum(n for c, n in self.names.items() if c in WRITES)
-
-
-class Sink:
-    """A publisher that keeps events in memory."""
-
-    def __init__(self) -> None:
-        self.events: list[Any] = []
-
-    async def publish(self, topic: Any, event: Any, *, key: str) -> None:
-        self.events.append(event)
-
-    async def publish_all(self, items: Any) -> None:
-        self.events.extend(event for _, event, _ in items)
 
 
 async def commands_for(mongo_url: str, size: int, strategy: str) -> tuple[int, int, int]:

@@ -71,10 +71,10 @@ def test_notify_purge_deletes_only_finished_requests_past_their_days(
     for name, value in {"NOTIFY_DATABASE": database, "MONGO_URL": stack_endpoints.mongo_url}.items():
         monkeypatch.setenv(name, value)
     assert notify.cli.main(["purge"]) == 0  # the default limit: 365 days
-    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == {"requests": 2}
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == {"requests": 2, "send_claims": 0}
     left, runs = asyncio.run(left_and_runs(stack_endpoints.mongo_url, database, "requests"))
     assert left == ["r-10-done", "r-364-done", "r-700-parked"]
-    assert [(r["service"], r["removed"]) for r in runs] == [("notify", {"requests": 2})]
+    assert [(r["service"], r["removed"]) for r in runs] == [("notify", {"requests": 2, "send_claims": 0})]
 
 
 async def test_a_periodic_job_runs_at_start_and_survives_a_failing_run() -> None:

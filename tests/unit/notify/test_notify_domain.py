@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from notify.domain import Policy, PolicyState, Recipient, Request, decide
+from notify.records import decided_fields, request_fields, request_from_doc, subject_params
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)  # 12:00 in Moscow
 PHONE, EMAIL = "+79161234567", "ivan@mail.example"
@@ -136,7 +137,40 @@ def test_an_unknown_recipient_waits_for_the_grace_period_then_fails() -> None:
     assert verdict(req(first_seen=NOW), state(), None, late) == ("failed", "unknown_recipient")
 
 
+def test_an_alert_waits_for_its_client_like_an_unknown_recipient_then_goes_without_it() -> None:
+    manager = Recipient("manager:m1", name="Анна", emails=("anna@company.example",), locale="ru")
+    alert = Request(request_id="a1", correlation_id="a1", channel="email", category="internal",
+                    template="manager_new_client", params={}, manager_id="m1", first_seen=NOW,
+                    subject_client_id="c1")
+    assert decide(alert, manager, state(), POLICY, NOW).verdict == "wait"
+    assert decide(alert, manager, state(), POLICY, NOW).reason == "unknown_subject"
+    assert decide(alert, manager, state(), POLICY, NOW, subject=CLIENT).verdict == "send"
+    late = NOW + timedelta(seconds=POLICY.unknown_recipient_grace_s)
+    assert decide(alert, manager, state(), POLICY, late).verdict == "send"
+    assert decide(alert, None, state(), POLICY, NOW).reason == "unknown_recipient", "the recipient is checked first"
+
+
+def test_an_alert_shows_its_client_masked_and_unknown_or_erased_clients_as_a_dash() -> None:
+    shown = subject_params(CLIENT)
+    assert shown["client_name"] == "Иван" and PHONE not in shown["contacts"] and EMAIL not in shown["contacts"]
+    assert PHONE[-2:] in shown["contacts"]
+    dash = {"client_name": "—", "contacts": "—"}
+    assert subject_params(None) == dash
+    assert subject_params(Recipient("client:c1", erased=True)) == dash
+
+
 def test_quiet_hours_can_be_switched_off() -> None:
     never = Policy(quiet_start=time(0, 0), quiet_end=time(0, 0))
     night = datetime(2026, 11, 20, 20, 30, tzinfo=UTC)
     assert verdict(req(category="service"), state(), now=night, policy=never) == ("send", None)
+
+
+def test_an_alert_waiting_for_its_client_is_parked_and_keeps_the_client_id() -> None:
+    alert = Request(request_id="a1", correlation_id="a1", channel="email", category="internal",
+                    template="manager_new_client", params={}, manager_id="m1", first_seen=NOW,
+                    subject_client_id="c1")
+    assert request_from_doc(request_fields(alert)) == alert
+    waiting = decide(alert, Recipient("manager:m1", emails=("m@company.example",)), state(), POLICY, NOW)
+    fields = decided_fields(waiting, NOW, POLICY.recipient_retry_s)
+    assert (fields["status"], fields["parked_reason"]) == ("parked", "subject")
+    assert fields["due_at"] == NOW + timedelta(seconds=POLICY.recipient_retry_s)

@@ -85,7 +85,7 @@ class NotifyParts:
             config = DeliveryConfig(public_url=s.public_url, token_secret=_secret(s.token_secret),
                                     token_ttl_s=s.token_ttl_days * 86400, message_id_domain=s.message_id_domain,
                                     attempts=s.send_attempts, backoff_s=s.send_backoff_s, lease_s=s.send_lease_s,
-                                    crash_window_s=s.crash_window_s)
+                                    crash_window_s=s.crash_window_s, send_concurrency=s.send_concurrency)
             deliverer = Deliverer(repo, Templates(), mailer, self.gateway, config, self.clock)
             pipeline = Pipeline(repo, self.runtime.publisher, deliverer, s.policy(), clock=self.clock,
                                 topic_prefix=s.topic_prefix, counted=self._count)

@@ -47,6 +47,7 @@ class Request:
     not_before: datetime | None = None
     address: str | None = None
     first_seen: datetime | None = None
+    subject_client_id: str | None = None
 
     @property
     def recipient_key(self) -> str:
@@ -151,17 +152,27 @@ def timing(request: Request, recipient: Recipient, address: str, policy: Policy,
     return ("quiet_hours", opens) if opens else None
 
 
+def within_grace(request: Request, policy: Policy, now: datetime) -> bool:
+    """Whether a request is still young enough to wait for a client or manager notify has not seen yet."""
+    return (now - (request.first_seen or now)).total_seconds() < policy.unknown_recipient_grace_s
+
+
 def decide(request: Request, recipient: Recipient | None, state: PolicyState, policy: Policy,
-           now: datetime) -> Decision:
-    """Decide one request, in the contract's order; a send or park updates `state` for the rest of the batch."""
+           now: datetime, subject: Recipient | None = None) -> Decision:
+    """Decide one request, in the contract's order; a send or park updates `state` for the rest of the batch.
+
+    An alert about a client (`subject_client_id`) waits for that client's snapshot like a request waits for an
+    unknown recipient; past the same grace period it goes without the client's name rather than never.
+    """
     claim = request.dedupe_id and state.dedupe.get(request.dedupe_id)
     if claim and claim[0] != request.request_id and claim[1] > now - timedelta(days=policy.dedupe_days):
         return Decision(request, "suppressed", "duplicate")
     if recipient is None:
-        first_seen = request.first_seen or now
-        if (now - first_seen).total_seconds() < policy.unknown_recipient_grace_s:
+        if within_grace(request, policy, now):
             return Decision(request, "wait", "unknown_recipient")
         return Decision(request, "failed", "unknown_recipient")
+    if request.subject_client_id and subject is None and within_grace(request, policy, now):
+        return Decision(request, "wait", "unknown_subject")
     if request.dedupe_id:
         state.dedupe.setdefault(request.dedupe_id, (request.request_id, now))
     if recipient.erased:

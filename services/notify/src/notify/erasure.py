@@ -62,16 +62,20 @@ class NotifyEraser:
         return {c: counts for c, counts in report.items() if counts}
 
     async def _requests(self, clients: dict[str, Doc], client_ids: Sequence[str], report: Report) -> None:
-        """Requests to the clients, and managers' alerts naming them, lose params, address and message."""
+        """Requests to the clients, and older alerts with their names in the params, lose params, address and
+        message; managers' alerts about them lose the message that named them (one not sent yet goes unnamed)."""
         mine = await self.reads.by_field(self.db[REQUESTS], "client_id", client_ids, {"client_id": 1})
         owner = {r["_id"]: r["client_id"] for r in mine}
         named = {d["name"]: c for c, d in clients.items() if d.get("name")}
         alerts = await self.reads.by_field(self.db[REQUESTS], "params.client_name", named, {"params.client_name": 1})
         owner |= {a["_id"]: named[a["params"]["client_name"]] for a in alerts if a["_id"] not in owner}
-        if owner:
-            await self.db[REQUESTS].bulk_write([UpdateOne({"_id": r}, {"$set": DELIVERY}) for r in owner],
-                                               ordered=False)
-        for client_id in owner.values():
+        about = await self.reads.by_field(self.db[REQUESTS], "subject_client_id", client_ids, {"subject_client_id": 1})
+        subject = {a["_id"]: a["subject_client_id"] for a in about if a["_id"] not in owner}
+        ops = [UpdateOne({"_id": r}, {"$set": DELIVERY}) for r in owner]
+        ops += [UpdateOne({"_id": r}, {"$set": {"message": None}}) for r in subject]
+        if ops:
+            await self.db[REQUESTS].bulk_write(ops, ordered=False)
+        for client_id in [*owner.values(), *subject.values()]:
             count_touched(report, client_id, REQUESTS)
 
     async def _ledger(self, keys: dict[str, tuple[str, str]], report: Report) -> None:

@@ -33,7 +33,7 @@ class Publisher(Protocol):
 
 
 class Pipeline:
-    """Decides requests in bulk, stores each decision before acting on it, publishes outcomes, sends one by one."""
+    """Decides requests in bulk, stores each decision before acting on it, publishes outcomes, sends as a batch."""
 
     def __init__(self, repo: NotifyRepository, publisher: Publisher, deliverer: Deliverer, policy: Policy, *,
                  clock: Callable[[], datetime], topic_prefix: str = "",
@@ -89,14 +89,17 @@ class Pipeline:
         if not requests:
             return []
         clients, managers = await self.repo.recipients(
-            {r.client_id for r in requests if r.client_id}, {r.manager_id for r in requests if r.manager_id})
+            {c for r in requests for c in (r.client_id, r.subject_client_id) if c},
+            {r.manager_id for r in requests if r.manager_id})
         recipients = {r.request_id: self._recipient(r, clients, managers) for r in requests}
+        subjects = {r.request_id: _client(r.subject_client_id, clients) for r in requests if r.subject_client_id}
         keys, counters = set(), set()
         for request in requests:
             recipient = recipients[request.request_id]
             for address in candidates(request, recipient)[0] if recipient else []:
                 keys.add(address_key(request.channel, address))
-                counters.update(frequency_keys(request, address))
+                if request.category == "marketing":  # only marketing counts against the frequency
+                    counters.update(frequency_keys(request, address))
         dedupe_ids = {r.dedupe_id for r in requests if r.dedupe_id}
         ledger = await self.repo.ledger(keys)
         state = PolicyState(
@@ -106,10 +109,11 @@ class Pipeline:
             dedupe={k: (d["request_id"], _aware(d["at"]))
                     for k, d in (await self.repo.dedupe_claims(dedupe_ids)).items()},
         )
-        decisions = [decide(r, recipients[r.request_id], state, self.policy, now) for r in requests]
+        decisions = [decide(r, recipients[r.request_id], state, self.policy, now, subjects.get(r.request_id))
+                     for r in requests]
         decisions = await self._claim_dedupe(decisions, now)
-        return [self.deliverer.prepare(d, recipients[d.request.request_id]) if d.verdict == "send" else d
-                for d in decisions]
+        return [self.deliverer.prepare(d, recipients[d.request.request_id], subjects.get(d.request.request_id))
+                if d.verdict == "send" else d for d in decisions]
 
     async def _claim_dedupe(self, decisions: list[Decision], now: datetime) -> list[Decision]:
         """Store dedupe claims; a request whose key another request claimed first becomes a duplicate."""
@@ -130,10 +134,7 @@ class Pipeline:
         if request.manager_id:
             doc = managers.get(request.manager_id)
             return recipient_of_manager(doc) if doc else None
-        doc = clients.get(request.client_id or "")
-        if doc and doc.get("merged_into"):
-            doc = clients.get(doc["merged_into"], doc)
-        return recipient_of_client(doc) if doc and doc.get("snapshot") else None
+        return _client(request.client_id, clients)
 
     def _fields(self, decision: Decision, now: datetime) -> Doc:
         """What a decision sets on its request document (a request for an erased client keeps no params nor address)."""
@@ -150,13 +151,10 @@ class Pipeline:
         return {"deferred": {"reason": decision.reason, "deliver_after": decision.deliver_after}}
 
     async def _send_all(self, docs: Sequence[Doc]) -> None:
-        """Send the queued requests one by one, each with its intent recorded first; publish the outcomes."""
-        finished = []
-        for doc in docs:
-            outcome = await self.deliverer.deliver(doc)
-            if outcome is not None:
-                finished.append(outcome_event(doc, **outcome))
-        await self._publish(finished)
+        """Send the queued requests as one batch, their intents recorded first; publish the outcomes."""
+        if docs:
+            finished = await self.deliverer.deliver_all(docs)
+            await self._publish([outcome_event(doc, **outcome) for doc, outcome in finished])
 
     async def _publish(self, events: Sequence[Envelope]) -> None:
         """Publish outcome events in one call."""
@@ -166,6 +164,14 @@ class Pipeline:
                 log.info("notify.outcome", event_id=event.causation_id, status=event.status, reason=event.reason,
                          channel=event.channel, provider=event.provider)
                 self.counted(event.channel, event.status, event.reason)
+
+
+def _client(client_id: str | None, clients: dict[str, Doc]) -> Recipient | None:
+    """A client notify has a snapshot of, a merged client followed to its survivor; None if not known yet."""
+    doc = clients.get(client_id or "")
+    if doc and doc.get("merged_into"):
+        doc = clients.get(doc["merged_into"], doc)
+    return recipient_of_client(doc) if doc and doc.get("snapshot") else None
 
 
 def _aware(moment: datetime) -> datetime:

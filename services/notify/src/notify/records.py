@@ -8,6 +8,7 @@ from typing import Any
 from clientbase.events.envelope import derived_event_id
 from clientbase.events.inbound import NotificationRequested
 from clientbase.events.outbound import NotificationOutcome
+from clientbase.masking import mask_email, mask_phone
 
 from notify.domain import Decision, Recipient, Request
 
@@ -31,6 +32,7 @@ def request_from_doc(doc: Doc) -> Request:
         template=doc["template"], params=doc.get("params") or {}, client_id=doc.get("client_id"),
         manager_id=doc.get("manager_id"), dedupe_key=doc.get("dedupe_key"), not_before=doc.get("not_before"),
         address=doc.get("fixed_address"), first_seen=doc.get("first_seen"),
+        subject_client_id=doc.get("subject_client_id"),
     )
 
 
@@ -41,6 +43,7 @@ def request_fields(request: Request) -> Doc:
         "category": request.category, "template": request.template, "params": dict(request.params),
         "client_id": request.client_id, "manager_id": request.manager_id, "dedupe_key": request.dedupe_key,
         "not_before": request.not_before, "fixed_address": request.address, "first_seen": request.first_seen,
+        "subject_client_id": request.subject_client_id,
     }
 
 
@@ -52,6 +55,13 @@ def recipient_of_client(doc: Doc) -> Recipient:
         emails=tuple(doc.get("emails", [])), locale=doc.get("locale") or doc.get("language"),
         region=doc.get("region"), country=doc.get("country"), erased=bool(doc.get("erased")),
     )
+
+
+def subject_params(subject: Recipient | None) -> Doc:
+    """What a manager's alert shows of the client it is about: the name and masked contacts, "—" when unknown."""
+    known = subject if subject and not subject.erased else None
+    shown = [mask_phone(e164) for e164, _ in known.phones] + [mask_email(e) for e in known.emails] if known else []
+    return {"client_name": (known.name if known else None) or "—", "contacts": ", ".join(shown) or "—"}
 
 
 def recipient_of_manager(doc: Doc) -> Recipient:
@@ -97,7 +107,8 @@ def decided_fields(decision: Decision, now: datetime, retry_s: float, lease_s: f
         return {"status": "done", "due_at": None,
                 "outcome": {"status": decision.verdict, "reason": decision.reason}}
     if decision.verdict == "wait":
-        return {"status": "parked", "due_at": now + timedelta(seconds=retry_s), "parked_reason": "recipient"}
+        return {"status": "parked", "due_at": now + timedelta(seconds=retry_s),
+                "parked_reason": "subject" if decision.reason == "unknown_subject" else "recipient"}
     if decision.verdict == "deferred":
         return {"status": "parked", "due_at": decision.deliver_after, "parked_reason": decision.reason,
                 "target": decision.address}

@@ -12,7 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from clientbase.erasure.hashing import KeyedHasher
 from clientbase.mongo import IndexSpec
 from clientbase.mongo_reads import KeyedReads
-from clientbase.mongo_writes import bulk_update, insert_new, update_chunk
+from clientbase.mongo_writes import bulk_update, guarded_updates, insert_new, update_chunk
 
 CLIENTS = "clients"
 MANAGERS = "managers"
@@ -21,6 +21,7 @@ SUPPRESSIONS = "suppressions"
 REQUESTS = "requests"
 SENDS = "marketing_sends"
 DEDUPE = "dedupe_claims"
+SEND_CLAIMS = "send_claims"
 
 INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec(CONSENTS, [("key", 1)], "consent_key"),
@@ -104,10 +105,19 @@ class NotifyRepository:
         return await insert_new(self.db[REQUESTS], docs)
 
     async def update_requests(self, updates: Sequence[tuple[Doc, Doc]]) -> None:
-        """Apply guarded `$set`s to request documents in one command."""
+        """Apply guarded `$set`s to request documents, one command per chunk (a guard that fails changes nothing)."""
         if updates:
             await bulk_update(self.db[REQUESTS], [UpdateOne(f, {"$set": s}) for f, s in updates],
                               update_chunk(self.reads.strategy))
+
+    async def claim_requests(self, claims: Sequence[tuple[Doc, Doc]]) -> set[int]:
+        """Apply guarded `$set`s, a command per chunk; return the indexes whose guard lost (another replica's)."""
+        return await guarded_updates(self.db[REQUESTS], [(f, {"$set": s}) for f, s in claims],
+                                     chunk=update_chunk(self.reads.strategy))
+
+    async def claim_sends(self, claims: Sequence[Doc]) -> set[str]:
+        """Insert one send claim per request (a unique `_id`, atomic on every server); return the ids held already."""
+        return await insert_new(self.db[SEND_CLAIMS], claims)
 
     async def update_request(self, guard: Doc, changes: Doc) -> bool:
         """One guarded `$set` on a request document; whether it matched."""

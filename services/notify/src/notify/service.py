@@ -16,7 +16,6 @@ from clientbase.events.outbound import (
     ClientAssigned, ClientMerged, ClientSnapshot, HandoverOpened, HandoverOverdue, HotLeadUntouched,
 )
 from clientbase.kafka.reliability import Delivery
-from clientbase.masking import mask_email, mask_phone
 
 from notify.campaigns.birthdays import birthday_fields
 from notify.delivery import Deliverer
@@ -119,32 +118,27 @@ class NotifyService:
     async def handle_assignments(self, batch: Sequence[Delivery]) -> None:
         """A client got a new owner: tell the manager by email (`manager_new_client`)."""
         events = [ClientAssigned.model_validate_json(d.body) for d in batch]
-        clients, _ = await self.repo.recipients({e.client_id for e in events}, ())
-        requests = [self._alert(e, "manager_new_client", e.manager_id, {
-            "client_name": _name(clients.get(e.client_id)), "contacts": _masked_contacts(clients.get(e.client_id)),
-            "reason": e.reason, "deadline": _when(e.handover_deadline)}) for e in events]
-        await self.pipeline.submit(requests)
+        await self.pipeline.submit([self._alert(e, "manager_new_client", e.manager_id, {
+            "reason": e.reason, "deadline": _when(e.handover_deadline)}) for e in events])
 
     async def handle_handovers_opened(self, batch: Sequence[Delivery]) -> None:
         """A handover opened: remind its manager one day before the deadline (parked until then)."""
         events = [HandoverOpened.model_validate_json(d.body) for d in batch]
-        clients, _ = await self.repo.recipients({e.client_id for e in events}, ())
         now = self.clock()
-        requests = [self._alert(e, "handover_reminder", e.manager_id, {
-            "client_name": _name(clients.get(e.client_id)), "deadline": _when(e.deadline)},
-            not_before=e.deadline - timedelta(days=1)) for e in events if e.deadline > now]
-        await self.pipeline.submit(requests)
+        await self.pipeline.submit([self._alert(e, "handover_reminder", e.manager_id, {"deadline": _when(e.deadline)},
+                                                not_before=e.deadline - timedelta(days=1))
+                                    for e in events if e.deadline > now])
 
     async def handle_handovers_overdue(self, batch: Sequence[Delivery]) -> None:
         """A handover is overdue: tell the head of sales."""
         events = [HandoverOverdue.model_validate_json(d.body) for d in batch]
-        clients, managers = await self.repo.recipients({e.client_id for e in events}, {e.manager_id for e in events})
+        _, managers = await self.repo.recipients((), {e.manager_id for e in events})
         heads = [] if all(e.head_manager_id for e in events) else await self.repo.heads_of_sales()
         requests = []
         for e in events:
             for head in [e.head_manager_id] if e.head_manager_id else [h["_id"] for h in heads]:
                 requests.append(self._alert(e, "handover_overdue", head, {
-                    "client_name": _name(clients.get(e.client_id)), "deadline": _when(e.deadline),
+                    "deadline": _when(e.deadline),
                     "manager_name": (managers.get(e.manager_id) or {}).get("name") or e.manager_id}))
         await self.pipeline.submit(requests)
 
@@ -152,13 +146,11 @@ class NotifyService:
         """A hot lead untouched in time: level 1 alerts its owner (`hot_lead_owner`), level 2 the heads of sales
         (`hot_lead_head`)."""
         events = [HotLeadUntouched.model_validate_json(d.body) for d in batch]
-        clients, managers = await self.repo.recipients({e.client_id for e in events}, {e.manager_id for e in events})
+        _, managers = await self.repo.recipients((), {e.manager_id for e in events})
         heads = await self.repo.heads_of_sales() if any(e.level == 2 for e in events) else []
         requests = []
         for e in events:
-            params = {"client_name": _name(clients.get(e.client_id)),
-                      "contacts": _masked_contacts(clients.get(e.client_id)), "hot_since": _when(e.hot_at),
-                      "minutes": e.business_minutes,
+            params = {"hot_since": _when(e.hot_at), "minutes": e.business_minutes,
                       "manager_name": (managers.get(e.manager_id) or {}).get("name") or e.manager_id}
             targets = [e.manager_id] if e.level == 1 else [h["_id"] for h in heads]
             requests += [self._alert(e, "hot_lead_owner" if e.level == 1 else "hot_lead_head", m, params)
@@ -167,27 +159,15 @@ class NotifyService:
 
     def _alert(self, event: Any, template: str, manager_id: str, params: Doc,
                not_before: datetime | None = None) -> Request:
-        """An internal alert notify raises itself, with a request id derived from its cause."""
+        """An internal alert notify raises itself about the event's client, with a request id derived from its cause;
+        the client's name and masked contacts are filled in when it is decided."""
         return Request(
             request_id=derived_event_id("notify.alert", template, event.event_id, manager_id),
             correlation_id=event.correlation_id, channel="email", category="internal", template=template,
-            params=params, manager_id=manager_id, not_before=not_before, first_seen=self.clock())
-
-
-def _name(client: Doc | None) -> str:
-    """A client's name for a manager's alert."""
-    return (client or {}).get("name") or "—"
-
-
-def _masked_contacts(client: Doc | None) -> str:
-    """A client's contact points, masked, for a manager's alert."""
-    client = client or {}
-    shown = [mask_phone(p["e164"]) for p in client.get("phones", [])]
-    shown += [mask_email(e) for e in client.get("emails", [])]
-    return ", ".join(shown) or "—"
+            params=params, manager_id=manager_id, not_before=not_before, first_seen=self.clock(),
+            subject_client_id=event.client_id)
 
 
 def _when(moment: datetime | None) -> str | None:
     """A deadline as text for a template."""
     return moment.strftime("%Y-%m-%d %H:%M %Z").strip() if moment else None
-

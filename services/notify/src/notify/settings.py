@@ -69,6 +69,9 @@ class Settings(ServiceSettings):
     scheduler_interval_s: float = Field(15.0, gt=0, description="How often parked requests are checked for being due.")
     send_attempts: int = Field(3, ge=1, description="Tries of a transient send failure before the request fails.")
     send_backoff_s: float = Field(1.0, ge=0, description="Pause before the second try, doubling after.")
+    send_concurrency: int = Field(
+        8, ge=1, description="Provider calls (SMTP sessions, SMS requests) a replica makes at once within a batch.",
+    )
     send_lease_s: float = Field(
         300.0, gt=0, description="How long a send or a claimed parked request is left to its replica before the "
         "scheduler takes it over (after a crash).",
