@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
-from pymongo import AsyncMongoClient, MongoClient
+from pymongo import MongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -69,15 +69,9 @@ async def _first_message_with_key(consumer: AIOKafkaConsumer, key: bytes):  # no
 
 
 @pytest.fixture
-async def database(stack_endpoints: StackEndpoints) -> AsyncIterator[AsyncDatabase]:
-    """A fresh database on the MongoDB-compatible server, dropped afterwards."""
-    client: AsyncMongoClient = AsyncMongoClient(stack_endpoints.mongo_url, serverSelectionTimeoutMS=10_000)
-    db = client[f"test_stack_{uuid.uuid4().hex[:12]}"]
-    try:
-        yield db
-    finally:
-        await client.drop_database(db.name)
-        await client.close()
+def database(scratch_db: AsyncDatabase[dict[str, Any]]) -> AsyncDatabase[dict[str, Any]]:
+    """A scratch database on the stack's server, dropped afterwards."""
+    return scratch_db
 
 
 async def test_document_is_inserted_found_and_updated(database: AsyncDatabase) -> None:

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
-import pytest_asyncio
-from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from clientbase.events.envelope import utc_now
@@ -39,16 +35,10 @@ class CountingMailer(Mailer):
         return self.name
 
 
-@pytest_asyncio.fixture
-async def db(stack_endpoints: Any) -> AsyncIterator[AsyncDatabase[dict[str, Any]]]:
+@pytest.fixture
+def db(scratch_db: AsyncDatabase[dict[str, Any]]) -> AsyncDatabase[dict[str, Any]]:
     """A scratch database on the stack's server, dropped afterwards."""
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack_endpoints.mongo_url, tz_aware=True)
-    database = client[f"test_notify_claims_{uuid.uuid4().hex[:8]}"]
-    try:
-        yield database
-    finally:
-        await client.drop_database(database.name)
-        await client.close()
+    return scratch_db
 
 
 def deliverer(db: AsyncDatabase[dict[str, Any]], strategy: str, mailer: Mailer) -> Deliverer:

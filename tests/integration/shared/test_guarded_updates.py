@@ -4,28 +4,20 @@ and many matching updates finish on FerretDB v1 too."""
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest_asyncio
-from pymongo import AsyncMongoClient, UpdateOne
+import pytest
+from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from clientbase.mongo_reads import detect_strategy
 from clientbase.mongo_writes import bulk_update, guarded_updates, update_chunk
 
 
-@pytest_asyncio.fixture
-async def db(stack_endpoints: Any) -> AsyncIterator[AsyncDatabase[dict[str, Any]]]:
+@pytest.fixture
+def db(scratch_db: AsyncDatabase[dict[str, Any]]) -> AsyncDatabase[dict[str, Any]]:
     """A scratch database on the stack's server, dropped afterwards."""
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack_endpoints.mongo_url)
-    database = client[f"test_guarded_{uuid.uuid4().hex[:8]}"]
-    try:
-        yield database
-    finally:
-        await client.drop_database(database.name)
-        await client.close()
+    return scratch_db
 
 
 async def test_writes_after_a_lost_guard_are_applied(db: AsyncDatabase[dict[str, Any]]) -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import structlog
 
 from clientbase import topics
-from clientbase.events.envelope import Envelope, derived_event_id
+from clientbase.events.envelope import Envelope
 from clientbase.events.inbound import CallReceived, FormSubmitted, SaleRecorded
 from clientbase.kafka.reliability import Delivery
 from clientbase.mongo_writes import insert_new

@@ -15,7 +15,7 @@ from clientbase.topics import Topic
 
 from rotation.domain import Choice, Rules
 from rotation.fold import assignment_record
-from rotation.outcomes import SOURCE, deferral, finished
+from rotation.outcomes import deferral, finished
 from rotation.policy import choose_initial, choose_rotation, still_due
 from rotation.repository import ASSIGNMENTS, DEFERRALS, HANDOVERS, OWNED, UNASSIGNED, RotationRepository, to_client
 

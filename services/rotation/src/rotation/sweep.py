@@ -16,7 +16,8 @@ from clientbase.topics import Topic
 from rotation.domain import PlannedRotation, Trigger
 from rotation.policy import Planner, inactivity_trigger
 from rotation.repository import UNASSIGNED, RotationRepository, to_client
-from rotation.service import SOURCE, Publisher, RotationService
+from rotation.outcomes import SOURCE
+from rotation.service import Publisher, RotationService
 
 log = structlog.get_logger(__name__)
 

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import re
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 
 from clientbase.stack import LocalStack, StackEndpoints
 
@@ -43,3 +48,18 @@ def stack_endpoints(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackE
         yield stack.up()
     finally:
         stack.down()
+
+
+@pytest.fixture
+async def scratch_db(stack_endpoints: StackEndpoints,
+                     request: pytest.FixtureRequest) -> AsyncIterator[AsyncDatabase[dict[str, Any]]]:
+    """A database of the test's own on the stack's MongoDB-compatible server (aware datetimes), dropped afterwards."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack_endpoints.mongo_url, tz_aware=True,
+                                                                serverSelectionTimeoutMS=10_000)
+    name = re.sub(r"\W", "_", request.node.module.__name__.rsplit(".", 1)[-1])[:40]
+    database = client[f"{name}_{uuid.uuid4().hex[:8]}"]
+    try:
+        yield database
+    finally:
+        await client.drop_database(database.name)
+        await client.close()
