@@ -32,6 +32,7 @@ from benchmarks.intake.workload import create_topics, measured_leads, prefill, p
 from benchmarks.support.drain import drain_service
 from benchmarks.support.phases import run_phase
 from benchmarks.support.stack import endpoints_for
+from benchmarks.support.secrets import use_throwaway_secrets
 
 
 async def intake_phase(bootstrap: str, mongo_url: str, prefix: str, database: str, count: int
@@ -103,6 +104,7 @@ def table(rows: list[dict[str, Any]]) -> Table:
 
 def main() -> None:
     """Measure each requested (backend, existing clients) row and print and save the table."""
+    use_throwaway_secrets()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=10_000, help="measured leads per row")
     parser.add_argument("--rows", nargs="+",

@@ -25,15 +25,14 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pymongo import AsyncMongoClient
 
 from clientbase import topics
 from clientbase.events.outbound import ClientRegistered, LeadSource, SaleAttributed
-
-from metrics.facts import CONSUMED
+from clientbase.stack.topics import create_registry_topics
 
 from benchmarks.support.usage import Usage, usage_of
+from benchmarks.support.secrets import use_throwaway_secrets
 
 TOKEN = "lag-benchmark"
 
@@ -43,17 +42,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-async def create_topics(bootstrap: str, prefix: str) -> None:
-    """The consumed topics under the prefix, keeping their events."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(prefix + t.name, t.partitions, 1, topic_configs={"retention.ms": "-1"})
-                                   for t in CONSUMED] + [NewTopic(prefix + t.dlq, 1, 1) for t in CONSUMED])
-    finally:
-        await admin.close()
 
 
 def sale(client: str, at: datetime, order: str) -> SaleAttributed:
@@ -125,7 +113,7 @@ def lag_samples(bootstrap: str, mongo_url: str, clients: int, samples: int, poll
     args = argparse.Namespace(bootstrap=bootstrap, clients=clients, samples=samples, poll_s=poll_s, settle_s=settle_s)
     suffix = uuid.uuid4().hex[:8]
     prefix, database, port = f"bench{suffix}.", f"bench_metrics_{suffix}", free_port()
-    asyncio.run(create_topics(bootstrap, prefix))
+    create_registry_topics(bootstrap, prefix)  # every topic metrics reads or writes, its segments included
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "MONGO_URL": mongo_url,
            "METRICS_TOPIC_PREFIX": prefix, "METRICS_DATABASE": database, "METRICS_GROUP_ID": f"bench-{suffix}",
            "METRICS_API_TOKEN": TOKEN, "LOG_LEVEL": "WARNING"}
@@ -143,6 +131,7 @@ def lag_samples(bootstrap: str, mongo_url: str, clients: int, samples: int, poll
 
 def main() -> int:
     """Run the benchmark and print the lag percentiles."""
+    use_throwaway_secrets()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
     parser.add_argument("--mongo-url", default=os.environ.get("MONGO_URL", "mongodb://127.0.0.1:27017/"))

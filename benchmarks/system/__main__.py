@@ -38,6 +38,7 @@ from benchmarks.system import report
 from benchmarks.system.latency import STAGES, offered_load, percentiles, publish_roster
 from benchmarks.system.services import running_services
 from benchmarks.system.throughput import Sizes, measure_throughput
+from benchmarks.support.secrets import use_throwaway_secrets
 
 Step = Callable[[str], None]
 
@@ -133,6 +134,7 @@ async def drop(mongo_url: str, database: str) -> None:
 
 def main() -> None:
     """Run A, B, D, E, then C (it can stall FerretDB) with progress shown; print the table, write the JSON."""
+    use_throwaway_secrets()
     args = arguments()
     console = Console(width=200)
     run = uuid.uuid4().hex[:8]
