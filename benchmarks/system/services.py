@@ -12,6 +12,7 @@ from clientbase import topics
 from clientbase.stack.config import StackConfig, default_cache_dir
 from clientbase.stack.ports import free_ports
 from clientbase.stack.stack import StackEndpoints
+from clientbase.system.environment import environment
 from clientbase.system.launcher import SMS_SINK_PORT_ENV, SystemLauncher
 from clientbase.system.services import SERVICES
 
@@ -38,8 +39,6 @@ def running_services(endpoints: StackEndpoints, run: str, state_dir: Path) -> It
     ports = free_ports(len(SERVICES) + 1)
     variables = {spec.port_env: str(port) for spec, port in zip(SERVICES, ports, strict=False)}
     variables[SMS_SINK_PORT_ENV] = str(ports[-1])
-    saved = {name: os.environ.get(name) for name in variables}
-    os.environ.update(variables)
     config = StackConfig(state_dir=state_dir, cache_dir=default_cache_dir())
     launcher = SystemLauncher(config)
     databases = {spec.name: f"bench_{run}_sys_{spec.name}" for spec in SERVICES}
@@ -52,13 +51,9 @@ def running_services(endpoints: StackEndpoints, run: str, state_dir: Path) -> It
         extra_env[f"{spec.name.upper()}_DATABASE"] = databases[spec.name]
         extra_env[f"{spec.name.upper()}_GROUP_ID"] = group
         asyncio.run(place_group_at_end(endpoints.kafka_bootstrap, group, [t.name for t in topics.TOPICS]))
-    try:
-        launcher.up(endpoints, extra_env=extra_env)
-        yield RunningServices(launcher, databases)
-    finally:
-        launcher.down()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    with environment(variables):
+        try:
+            launcher.up(endpoints, extra_env=extra_env)
+            yield RunningServices(launcher, databases)
+        finally:
+            launcher.down()

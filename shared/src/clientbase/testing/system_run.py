@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +12,7 @@ from clientbase.stack.config import StackConfig, default_cache_dir
 from clientbase.stack.ports import free_ports
 from clientbase.stack.stack import StackEndpoints
 from clientbase.stack.topics import create_registry_topics
+from clientbase.system.environment import environment
 from clientbase.system.launcher import SMS_SINK_PORT_ENV, SystemLauncher
 from clientbase.system.services import SERVICES
 
@@ -51,10 +51,8 @@ def running_system(endpoints: StackEndpoints, state_dir: Path, extra_env: dict[s
     run_id = uuid.uuid4().hex[:8]
     prefix = f"{name}{run_id}."
     ports = free_ports(len(SERVICES) + 4)
-    saved = {env: os.environ.get(env) for env in (*(spec.port_env for spec in SERVICES), SMS_SINK_PORT_ENV)}
-    for spec, port in zip(SERVICES, ports, strict=False):
-        os.environ[spec.port_env] = str(port)
-    os.environ[SMS_SINK_PORT_ENV] = str(ports[len(SERVICES)])
+    variables = {spec.port_env: str(port) for spec, port in zip(SERVICES, ports, strict=False)}
+    variables[SMS_SINK_PORT_ENV] = str(ports[len(SERVICES)])
     config = StackConfig(state_dir=state_dir, cache_dir=default_cache_dir(),
                          kafka_port=ports[-3], kafka_controller_port=ports[-2], mongo_port=ports[-1])
     launcher = SystemLauncher(config)
@@ -67,14 +65,10 @@ def running_system(endpoints: StackEndpoints, state_dir: Path, extra_env: dict[s
         env[f"{spec.name.upper()}_GROUP_ID"] = groups[spec.name]
         env[f"{spec.name.upper()}_TOPIC_PREFIX"] = prefix
     create_registry_topics(endpoints.kafka_bootstrap, prefix)
-    try:
-        launcher.up(endpoints, extra_env=env)
-        yield RunningSystem(launcher, databases, groups, endpoints.kafka_bootstrap, endpoints.mongo_url, prefix,
-                            keyvault_database)
-    finally:
-        launcher.down()
-        for env_name, value in saved.items():
-            if value is None:
-                os.environ.pop(env_name, None)
-            else:
-                os.environ[env_name] = value
+    with environment(variables):
+        try:
+            launcher.up(endpoints, extra_env=env)
+            yield RunningSystem(launcher, databases, groups, endpoints.kafka_bootstrap, endpoints.mongo_url, prefix,
+                                keyvault_database)
+        finally:
+            launcher.down()
