@@ -55,7 +55,12 @@ def run_phase(phase: Phase, **kwargs: Any) -> dict[str, Any]:
     results = context.Queue()
     process = context.Process(target=_child, args=(phase, kwargs, results))
     process.start()
-    figures = results.get()
+    try:
+        figures = results.get()
+    except BaseException:  # stopped while waiting: the phase stops too
+        process.terminate()
+        process.join()
+        raise
     process.join()
     if "error" in figures:
         raise RuntimeError(figures["error"])

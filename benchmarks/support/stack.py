@@ -11,12 +11,14 @@ from pathlib import Path
 from clientbase.stack import LocalStack
 from clientbase.stack.stack import StackEndpoints
 
+from benchmarks.support.signals import exit_cleanly_on_stop
+
 BACKEND_ENV = "CLIENTBASE_MONGO_BACKEND"
 
 
 @contextmanager
 def stack_for(backend: str) -> Iterator[tuple[StackEndpoints, str]]:
-    """(endpoints, label): from KAFKA_BOOTSTRAP_SERVERS/MONGO_URL (and SMTP_*, MAILPIT_URL), else a fresh stack."""
+    """(endpoints, label) of the servers in the environment, else of a fresh stack, stopped after (on SIGTERM too)."""
     bootstrap, mongo_url = os.environ.get("KAFKA_BOOTSTRAP_SERVERS"), os.environ.get("MONGO_URL")
     if bootstrap and mongo_url:
         given = StackEndpoints(bootstrap, mongo_url)
@@ -28,7 +30,7 @@ def stack_for(backend: str) -> Iterator[tuple[StackEndpoints, str]]:
     saved = os.environ.get(BACKEND_ENV)
     os.environ[BACKEND_ENV] = backend
     try:
-        with tempfile.TemporaryDirectory(prefix="clientbase-bench-") as state:
+        with exit_cleanly_on_stop(), tempfile.TemporaryDirectory(prefix="clientbase-bench-") as state:
             stack = LocalStack.ephemeral(Path(state))
             try:
                 yield stack.up(), f"ferretdb/{backend}"

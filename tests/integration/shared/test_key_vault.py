@@ -12,6 +12,7 @@ from pymongo import AsyncMongoClient
 
 from clientbase.crypto.vault import DATA_KEYS, KeyVault
 from clientbase.mongo_reads import KeyedReads, detect_strategy
+from clientbase.testing.round_trips import Commands
 
 from intake.shredding import forget
 from intake.store import FACTS
@@ -78,3 +79,22 @@ async def test_forgetting_a_survivor_destroys_the_keys_of_the_clients_merged_int
     assert await forget(vault, db, reads, ["cl-survivor"]) == 3
     keys = await vault_on(db, reads).keys_for(["cl-survivor", "cl-loser", "cl-loser-of-loser", "cl-other"])
     assert [c for c, k in keys.items() if k is not None] == ["cl-other"]
+
+
+async def test_new_clients_keys_cost_one_insert_and_only_clients_with_keys_are_read(stack_endpoints: Any) -> None:
+    commands = Commands()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack_endpoints.mongo_url, event_listeners=[commands])
+    db = client[f"test_keyvault_{uuid.uuid4().hex[:8]}"]
+    try:
+        reads = KeyedReads(await detect_strategy(db))
+        before = await vault_on(db, reads).issue([f"cl-old-{i}" for i in range(3)])
+        commands.names.clear()
+        vault = vault_on(db, reads)  # a cold cache, as after a restart
+        keys = await vault.issue([f"cl-new-{i}" for i in range(20)] + list(before))
+        assert commands.names["insert"] == 1 and commands.names["find"] <= len(before), commands.names
+        assert {c: keys[c] for c in before} == before and len({keys[f"cl-new-{i}"] for i in range(20)}) == 20
+        commands.names.clear()
+        assert await vault.issue(keys) == keys and not commands.names  # every key now cached: no round trip
+    finally:
+        await client.drop_database(db.name)
+        await client.close()

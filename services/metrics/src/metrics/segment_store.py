@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import copy
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from pymongo import UpdateOne
@@ -30,29 +31,50 @@ class SegmentConflict(Exception):
 
 
 class SegmentStore:
-    """Reads and writes of segment states with a revision guard, so concurrent writers never lose an update."""
+    """Reads and writes of segment states with a revision guard, so concurrent writers never lose an update.
 
-    def __init__(self, db: AsyncDatabase[dict[str, Any]], reads: KeyedReads) -> None:
+    The states this process wrote last are kept in memory (up to `cache_size`) and served instead of a read: only
+    this store writes segment states, and every write is guarded by the revision, so a cached state another
+    writer has moved on since loses its write, is dropped from memory and read again when its batch is replayed.
+    """
+
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], reads: KeyedReads, cache_size: int = 50_000) -> None:
         self.db, self.reads = db, reads
+        self._written: OrderedDict[str, State] = OrderedDict()
+        self._cache_size = cache_size
 
     async def load(self, client_ids: Iterable[str]) -> dict[str, State]:
-        """The stored states of these clients and of the survivors they were merged into (at most two reads)."""
-        states = await self.reads.by_ids(self.db[SEGMENTS], client_ids)
+        """The states of these clients and of the survivors they were merged into (at most two reads)."""
+        states = await self._states(set(client_ids))
         survivors = {s["merged_into"] for s in states.values() if s.get("merged_into")} - set(states)
         if survivors:
-            states.update(await self.reads.by_ids(self.db[SEGMENTS], survivors))
+            states.update(await self._states(survivors))
         return states
+
+    async def _states(self, client_ids: set[str]) -> dict[str, State]:
+        """Copies of the states this process wrote last, and one read for the others."""
+        states = {cid: copy.deepcopy(self._written[cid]) for cid in client_ids if cid in self._written}
+        if missing := client_ids - set(states):
+            states.update(await self.reads.by_ids(self.db[SEGMENTS], missing))
+        return states
+
+    def _remember(self, states: Iterable[State]) -> None:
+        """Keep states as written, the least recently written dropped first."""
+        for state in states:
+            self._written[state["_id"]] = state
+            self._written.move_to_end(state["_id"])
+        while len(self._written) > self._cache_size:
+            self._written.popitem(last=False)
 
     async def page(self, after: str | None, limit: int) -> list[State]:
         """Up to `limit` states in client id order after a given id, for the daily pass."""
         query = {"_id": {"$gt": after}} if after is not None else {}
         return await self.db[SEGMENTS].find(query).sort("_id", 1).limit(limit).to_list()
 
-    async def company_averages(self) -> dict[str, Decimal]:
-        """The company's average order per currency over every surviving client's purchases."""
+    async def company_sums(self) -> dict[str, tuple[float, int]]:
+        """Revenue and orders per currency over every surviving client's purchases (two aggregations)."""
         revenue, orders = await asyncio.gather(self._sum_per_currency("revenue"), self._sum_per_currency("orders"))
-        return {currency: Decimal(str(revenue.get(currency, 0))) / int(count)
-                for currency, count in orders.items() if count}
+        return {currency: (float(revenue.get(currency, 0)), int(count)) for currency, count in orders.items()}
 
     async def _sum_per_currency(self, field: str) -> dict[str, float]:
         """One total per currency; one accumulator per aggregation, as FerretDB v1 fills only a group's first."""
@@ -66,9 +88,15 @@ class SegmentStore:
         """Write states whose revision is still the one read, in one unordered bulk write; return those that were not."""
         if not states:
             return set()
-        lost = await guarded_updates(self.db[SEGMENTS], [({"_id": s["_id"], "rev": s["rev"]}, {**s, "rev": s["rev"] + 1})
-                                                          for s in states], chunk=update_chunk(self.reads.strategy))
-        return {states[i]["_id"] for i in lost}
+        written = [{**copy.deepcopy(s), "rev": s["rev"] + 1} for s in states]
+        lost_at = await guarded_updates(self.db[SEGMENTS], [({"_id": s["_id"], "rev": s["rev"]}, doc)
+                                                             for s, doc in zip(states, written)],
+                                        chunk=update_chunk(self.reads.strategy))
+        lost = {states[i]["_id"] for i in lost_at}
+        for client_id in lost:
+            self._written.pop(client_id, None)
+        self._remember(doc for doc in written if doc["_id"] not in lost)
+        return lost
 
     async def clear_outboxes(self, revisions: Sequence[tuple[str, int]]) -> None:
         """Forget the events of states once published, at the revision written (a state still holding one
@@ -76,6 +104,9 @@ class SegmentStore:
         if revisions:
             await bulk_update(self.db[SEGMENTS], [UpdateOne({"_id": cid, "rev": rev}, {"$set": {"outbox": None}})
                                                   for cid, rev in revisions], update_chunk(self.reads.strategy))
+            for cid, rev in revisions:
+                if (state := self._written.get(cid)) is not None and state["rev"] == rev:
+                    state["outbox"] = None
 
     async def log_changes(self, events: Sequence[ClientSegmented], seqs: Mapping[str, int]) -> None:
         """Keep every published change (insert-only, by event id) with its number, the source of the counts."""

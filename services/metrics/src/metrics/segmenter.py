@@ -16,6 +16,7 @@ from clientbase.events.outbound import ClientSegmented
 from clientbase.kafka.publishing import EventPublisher
 from clientbase.segments import SegmentSettings, Windows
 
+from metrics.company_average import CompanyAverage
 from metrics.history import aware
 from metrics.segment_store import SegmentConflict, SegmentStore
 from metrics.segments import State, clients_named, fold, restate, unsent
@@ -36,16 +37,19 @@ class PassReport:
 class Segmenter:
     """Keeps each client's segment current and publishes `clients.segmented` only when a segment changes.
 
-    A batch costs a constant number of round trips: one read of the touched states (two with merges), two
-    aggregations for the company's average order, one guarded bulk write, the publishes awaited together, then
+    A batch costs a constant number of round trips: one read of the touched states (two with merges), one guarded
+    bulk write, the publishes awaited together, then
     one bulk update and one insert. Each changed state is written together with its event (an outbox field) before
     the event is published, and the outbox is cleared after; a state read with its outbox still set (a crash in
-    between) publishes it again under the same id.
+    between) publishes it again under the same id. The company's average order comes from `CompanyAverage`, which
+    aggregates only now and then and otherwise follows the states written.
     """
 
-    def __init__(self, store: SegmentStore, publisher: EventPublisher, settings: SegmentSettings, windows: Windows,
-                 topic_prefix: str = "", clock: Callable[[], datetime] = utc_now, page_size: int = 500) -> None:
-        self.store, self.publisher, self.settings, self.windows = store, publisher, settings, windows
+    def __init__(self, store: SegmentStore, company: CompanyAverage, publisher: EventPublisher,
+                 settings: SegmentSettings, windows: Windows, topic_prefix: str = "",
+                 clock: Callable[[], datetime] = utc_now, page_size: int = 500) -> None:
+        self.store, self.company, self.publisher = store, company, publisher
+        self.settings, self.windows = settings, windows
         self.topic = replace(topics.CLIENTS_SEGMENTED, name=topic_prefix + topics.CLIENTS_SEGMENTED.name)
         self.clock, self.page_size = clock, page_size
 
@@ -54,9 +58,10 @@ class Segmenter:
         ids = clients_named(events)
         if not ids:
             return
-        states, company = await asyncio.gather(self.store.load(ids), self.store.company_averages())
+        states, company = await asyncio.gather(self.store.load(ids), self.company.current())
         leftover = unsent(states.values())
         touched = fold(states, events)
+        totals_read = {cid: states[cid].get("totals") or [] for cid in touched}
         as_of = self.clock()
         gone = [states[cid] for cid in touched if states[cid].get("merged_into") and states[cid].get("segment")]
         for state in gone:
@@ -65,6 +70,8 @@ class Segmenter:
                    if (e := restate(states[cid], as_of, company, self.settings, self.windows, cause))]
         conflicts = await self._commit(changes, [states[cid] for cid in touched], leftover, list(states.values()))
         await self.store.log_gone([s["_id"] for s in gone if s["_id"] not in conflicts], as_of)
+        for cid in touched.keys() - conflicts:
+            self.company.account(totals_read[cid], states[cid]["totals"])
         if conflicts:  # another writer judged these clients meanwhile: the batch is replayed on fresh states
             raise SegmentConflict(f"{len(conflicts)} segment states changed meanwhile")
         log.info("metrics.segments_applied", clients=len(touched), changed=len(changes))
@@ -72,7 +79,7 @@ class Segmenter:
     async def run_pass(self, as_of: datetime | None = None) -> PassReport:
         """Judge every client again as of an instant (time alone ages hot signals and purchases); publish changes."""
         as_of = as_of or self.clock()
-        company = await self.store.company_averages()
+        company = await self.company.refresh()
         after, clients, changed, conflicts = None, 0, 0, 0
         while page := await self.store.page(after, self.page_size):
             leftover = unsent(page)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from clientbase.runtime import ServiceRuntime
 
+from metrics.company_average import CompanyAverage
 from metrics.segment_store import SegmentStore
 from metrics.segmenter import Segmenter
 from metrics.settings import Settings
@@ -14,8 +15,10 @@ from metrics.settings import Settings
 
 def build_segmenter(runtime: ServiceRuntime, settings: Settings) -> Segmenter:
     """The segmenter on the service's database and publisher."""
-    return Segmenter(SegmentStore(runtime.db, runtime.reads), runtime.publisher, settings.segments,
-                     settings.windows(), settings.topic_prefix, page_size=settings.segments_page_size)
+    store = SegmentStore(runtime.db, runtime.reads, settings.segments_cache_size)
+    company = CompanyAverage(store.company_sums, settings.segments_company_refresh_s)
+    return Segmenter(store, company, runtime.publisher, settings.segments, settings.windows(), settings.topic_prefix,
+                     page_size=settings.segments_page_size)
 
 
 class DailyPass:

@@ -64,6 +64,14 @@ class Settings(ServiceSettings):
         "one is this old; `clientbase-metrics segments-pass` runs it at once.",
     )
     segments_page_size: int = Field(500, ge=1, description="Client states the segments pass judges per round trip.")
+    segments_cache_size: int = Field(
+        50_000, ge=0, description="Segment states this replica keeps in memory as it last wrote them, instead of "
+        "reading them again for the client's next event.",
+    )
+    segments_company_refresh_s: float = Field(
+        60.0, gt=0, description="The company's average order (VIP rule) is summed over every client again when the "
+        "last sum is this old; in between it follows this replica's own writes.",
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -78,17 +78,21 @@ class KeyVault:
         return {c: found.get(c) for c in wanted}
 
     async def issue(self, client_ids: Iterable[str]) -> dict[str, bytes | None]:
-        """Each client's data key, created for clients that have none; None for a forgotten client."""
-        keys = await self.keys_for(client_ids)
-        fresh = {c: new_data_key() for c, k in keys.items() if k is None}
+        """Each client's data key, created for clients that have none; None for a forgotten client.
+
+        A client missing from the cache is most often new, so its key is created first and only the clients that
+        already had a key (or a tombstone) are read: one insert per batch, and a read only for those.
+        """
+        wanted = set(client_ids)
+        now = time.monotonic()
+        keys = {c: hit[1] for c in wanted if (hit := self._cache.get(c)) is not None and hit[0] > now}
+        fresh = {c: new_data_key() for c in wanted - set(keys)}
         if not fresh:
             return keys
         existing = await insert_new(self._collection(), [
             {"_id": c, "wrapped": seal(self._master, key, c.encode()), "created_at": utc_now()}
             for c, key in fresh.items()])
-        if existing:  # forgotten, or issued concurrently by another writer: read what is there
-            for client_id in existing:
-                self._cache.pop(client_id, None)
+        if existing:  # issued before (or concurrently by another writer), or forgotten: read what is there
             keys.update(await self.keys_for(existing))
         created = {c: k for c, k in fresh.items() if c not in existing}
         self._remember(created)

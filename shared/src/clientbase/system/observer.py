@@ -69,8 +69,9 @@ class Seen:
             if body["reason"] in ROTATION_REASONS:
                 self.rotations.append(body)
         elif topic == topics.LEADS_REJECTED.name:
-            self.rejected.add(body["quarantine_id"])
-            self.rejection_reasons.update(r["code"] for r in body.get("reasons", []))
+            if body["quarantine_id"] not in self.rejected:  # a lead may carry several reasons, each counted once
+                self.rejected.add(body["quarantine_id"])
+                self.rejection_reasons.update({r["code"] for r in body.get("reasons", [])})
         elif topic == topics.HANDOVERS_OPENED.name:
             self.handovers += 1
         elif topic == topics.ROTATIONS_DEFERRED.name:

@@ -265,7 +265,8 @@ class Player:
         rows = [
             ("events published", played.published),
             ("clients (registered − merged)", f"{len(seen.live_clients())} ({len(seen.registered)} − {len(seen.survivor)})"),
-            ("leads rejected and kept", f"{len(seen.rejected)} {dict(seen.rejection_reasons)}"),
+            ("leads rejected and kept", f"{len(seen.rejected)}, with reasons {dict(seen.rejection_reasons)} "
+                                        "(a lead may have several)"),
             ("sales attributed", len(seen.attributed)),
             ("owners assigned on first contact", seen.assignments.get("initial", 0)),
             ("rotations (by reason)", f"{rotations} {dict((r, n) for r, n in seen.assignments.items() if r != 'initial')}"),
