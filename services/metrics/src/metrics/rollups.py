@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -46,8 +47,20 @@ def rollup_documents(history: History, zone: ZoneInfo, rules: Rules, now: dateti
     return docs
 
 
+MAX_BUSY_SHARE = 0.25  # rewriting the rollups takes at most this share of the time, so folding events keeps the rest
+
+
+def pause_after(took_s: float, interval_s: float) -> float:
+    """The pause before the next rewrite: the interval, or longer when a rewrite took long (a large history)."""
+    return max(interval_s, took_s * (1 / MAX_BUSY_SHARE - 1))
+
+
 class Refresher:
-    """Rewrites the active generation's rollups after new facts, at most once per interval, in the background."""
+    """Rewrites the active generation's rollups after new facts, at most once per interval, in the background.
+
+    The read API always computes from the latest facts; the rollups are the dashboards' copy, so a rewrite that
+    takes long waits three times its duration before the next, leaving the consumer most of the processor.
+    """
 
     def __init__(self, repo: MetricsRepository, reader: HistoryReader, zone: ZoneInfo, rules: Rules,
                  interval_s: float) -> None:
@@ -82,9 +95,10 @@ class Refresher:
     async def _loop(self) -> None:
         while self._wanted.is_set():
             self._wanted.clear()
+            started = time.monotonic()
             try:
                 await self.refresh()
             except Exception:
                 log.exception("metrics.rollups_failed")
-            await asyncio.sleep(self.interval_s)
+            await asyncio.sleep(pause_after(time.monotonic() - started, self.interval_s))
 

@@ -36,8 +36,8 @@ class Settings(ServiceSettings):
         False, description="Local development only: serve the read API without a token when none is configured.",
     )
     rollup_interval_s: float = Field(
-        10.0, ge=0, description="Shortest pause between two rewrites of the rollup documents after new events (the read "
-        "API is always computed from the latest facts).",
+        10.0, ge=0, description="Shortest pause between two rewrites of the rollup documents after new events (three "
+        "times the last rewrite's duration when that is longer; the read API is always computed from the latest facts).",
     )
     max_periods: int = Field(1000, ge=1, description="Most periods one read API request may ask for.")
     topic_prefix: str = Field(
