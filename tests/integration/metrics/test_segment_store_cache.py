@@ -38,7 +38,8 @@ async def test_a_written_state_is_served_without_a_read_until_another_writer_mov
         assert await other.save([{**theirs, "hot_signal_at": None, "region": "BG"}]) == set()
 
         stale = await mine.load(["cl-1", "cl-2"])
-        assert await mine.save(list(stale.values())) == {"cl-1"}  # the stale one loses, the other is written
+        # the stale state first: FerretDB v1 may report an update it applied before a lost one as lost too
+        assert await mine.save([stale["cl-1"], stale["cl-2"]]) == {"cl-1"}  # the stale one loses, the other is written
         commands.names.clear()
         fresh = await mine.load(["cl-1", "cl-2"])
         assert fresh["cl-1"]["region"] == "BG" and fresh["cl-1"]["rev"] == 2 and fresh["cl-2"]["rev"] == 2
