@@ -15,7 +15,8 @@ class CompanyAverage:
 
     The store's sums are read on first use and again once `refresh_s` has passed (bringing in other replicas'
     writes); in between, each state this process writes moves the sums by the difference between the totals it
-    had and the totals it has now, so one replica alone always judges against the exact average.
+    had and the totals it has now, so a replica writing alone judges against the exact average (a write reported
+    lost, which FerretDB v1 can do for one it applied, is counted at the next read).
     """
 
     def __init__(self, read_sums: Callable[[], Awaitable[Sums]], refresh_s: float,

@@ -37,12 +37,12 @@ class PassReport:
 class Segmenter:
     """Keeps each client's segment current and publishes `clients.segmented` only when a segment changes.
 
-    A batch costs a constant number of round trips: one read of the touched states (two with merges), one guarded
-    bulk write, the publishes awaited together, then
-    one bulk update and one insert. Each changed state is written together with its event (an outbox field) before
-    the event is published, and the outbox is cleared after; a state read with its outbox still set (a crash in
-    between) publishes it again under the same id. The company's average order comes from `CompanyAverage`, which
-    aggregates only now and then and otherwise follows the states written.
+    A batch costs a constant number of round trips: one read of the touched states not in memory (two with
+    merges), one guarded bulk write, the publishes awaited together, then one bulk update and one insert. Each
+    changed state is written together with its event (an outbox field) before the event is published, and the
+    outbox is cleared after; a state read with its outbox still set (a crash in between) publishes it again under
+    the same id. The company's average order comes from `CompanyAverage`, which aggregates only now and then and
+    otherwise follows the states written.
     """
 
     def __init__(self, store: SegmentStore, company: CompanyAverage, publisher: EventPublisher,
