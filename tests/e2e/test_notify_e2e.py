@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
 from clientbase import topics
+from clientbase.system.environment import environment
 from clientbase.system.services import SERVICES
 from clientbase.testing.kafka_io import wait_for
 
@@ -42,16 +43,8 @@ def notify_env(stack_endpoints: Any) -> Iterator[str]:
               "NOTIFY_QUIET_START": "00:00", "NOTIFY_QUIET_END": "00:00", "NOTIFY_RECIPIENT_RETRY_S": "1",
               "NOTIFY_SCHEDULER_INTERVAL_S": "1",
               "METRICS_API_ALLOW_NO_TOKEN": "true"}  # the metrics process refuses to start without a token
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
+    with environment(values):
         yield url
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 async def produce(bootstrap: str, topic: str, payload: dict[str, Any], key: str) -> None:
